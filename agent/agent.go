@@ -1,0 +1,236 @@
+package agent
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/msg"
+	"github.com/presage-dev/presage/models"
+)
+
+// Agent is the on-device brain for one visitor at a time: it holds a bundle and the profile being
+// served. It is not safe for concurrent use; hosts keep one agent per instance (or per goroutine).
+//
+// # Invariants
+//
+//   - The agent does no I/O and reads no clock and no randomness: every call carries its time (Unix ms)
+//     and random bits. The same calls therefore give the same answers natively and in the module.
+//   - Nothing is allocated per event on the steady path beyond the answer's strings.
+type Agent struct {
+	b   *models.Bundle
+	cb  compiled
+	set Settings
+
+	p       Profile
+	started bool // a profile is being served
+
+	// per-call scratch, reused
+	x       Vector
+	scores  []float64
+	members []bool
+	dots    []int32
+	vq      []int8
+	vscale  float64
+	hasApp  bool
+	value   wire.CustomerValue
+	hasVal  bool
+	recs    models.RecScratch
+	cands   []models.Candidate
+	recent  []models.Weighted
+	expl    wire.Explanation
+	answer  wire.Answer
+	primary string // first segment the visitor belongs to: the learning buffer's segment
+}
+
+// compiled is the bundle resolved against the agent: features by id, items and categories by hash.
+type compiled struct {
+	cols     [][]uint16 // per propensity model: positions of its features in Vector
+	featOf   []Feature  // bundle feature index → agent feature
+	items    []keyIndex // sorted by key
+	cats     []keyIndex
+	itemHash []uint32 // item index → hash
+	catHash  []uint32
+}
+
+type keyIndex struct {
+	key uint32
+	idx uint32
+}
+
+// New returns an agent with no bundle. Load one with SetBundle before handling events.
+func New() *Agent { return &Agent{} }
+
+// Bundle returns the bundle serving, or nil.
+func (a *Agent) Bundle() *models.Bundle { return a.b }
+
+// SetBundle validates b, checks that it is newer than the bundle serving and not expired at now (Unix
+// ms), and switches to it. On error the previous bundle keeps serving. The agent keeps b: do not modify it.
+func (a *Agent) SetBundle(b *models.Bundle, now int64) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if a.b != nil && b.Version <= a.b.Version {
+		return msg.Errorf(models.ErrStaleBundle, "version %d is not newer than %d", b.Version, a.b.Version)
+	}
+	if b.Expires != 0 && now/1000 > b.Expires {
+		return msg.Errorf(models.ErrExpired, "expired at %d, now %d", b.Expires, now/1000)
+	}
+	cb, err := compile(b)
+	if err != nil {
+		return err
+	}
+	a.b, a.cb, a.set = b, cb, settingsFrom(b.Settings)
+	a.scores = make([]float64, len(b.Propensity))
+	a.members = make([]bool, len(b.Segments))
+	if b.Appetence != nil {
+		a.dots = make([]int32, len(b.Categories))
+		a.vq = make([]int8, b.Appetence.Rank)
+	}
+	return nil
+}
+
+func compile(b *models.Bundle) (compiled, error) {
+	var cb compiled
+	cb.featOf = make([]Feature, len(b.Features))
+	for i, name := range b.Features {
+		f, ok := FeatureByName(name)
+		if !ok {
+			return cb, msg.Errorf(models.ErrBadBundle, "features[%d]: unknown feature %q", i, name)
+		}
+		cb.featOf[i] = f
+	}
+	cb.cols = make([][]uint16, len(b.Propensity))
+	for m := range b.Propensity {
+		cols := make([]uint16, len(b.Propensity[m].Features))
+		for i, fi := range b.Propensity[m].Features {
+			cols[i] = uint16(cb.featOf[fi])
+		}
+		cb.cols[m] = cols
+	}
+	var err error
+	if cb.items, cb.itemHash, err = index(b.Items, "items"); err != nil {
+		return cb, err
+	}
+	if cb.cats, cb.catHash, err = index(b.Categories, "categories"); err != nil {
+		return cb, err
+	}
+	for i := range b.Campaigns {
+		c := &b.Campaigns[i]
+		if len(c.ID) > maxIDLen {
+			return cb, msg.Errorf(models.ErrBadBundle, "campaigns[%d]: id longer than %d bytes", i, maxIDLen)
+		}
+		for j := range c.Variants {
+			if len(c.Variants[j].ID) > maxIDLen {
+				return cb, msg.Errorf(models.ErrBadBundle, "campaigns[%d].variants[%d]: id longer than %d bytes", i, j, maxIDLen)
+			}
+		}
+	}
+	for i := range b.Segments {
+		if len(b.Segments[i].Name) > maxIDLen {
+			return cb, msg.Errorf(models.ErrBadBundle, "segments[%d]: name longer than %d bytes", i, maxIDLen)
+		}
+	}
+	return cb, nil
+}
+
+// index hashes ids for lookup by the hashes the profile keeps; two ids of one hash are refused.
+func index(ids []string, what string) ([]keyIndex, []uint32, error) {
+	ki := make([]keyIndex, len(ids))
+	hashes := make([]uint32, len(ids))
+	for i, id := range ids {
+		h := hashID(id)
+		ki[i] = keyIndex{h, uint32(i)}
+		hashes[i] = h
+	}
+	slices.SortFunc(ki, func(x, y keyIndex) int {
+		switch {
+		case x.key < y.key:
+			return -1
+		case x.key > y.key:
+			return 1
+		}
+		return 0
+	})
+	for i := 1; i < len(ki); i++ {
+		if ki[i].key == ki[i-1].key {
+			return nil, nil, msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one",
+				what, ids[ki[i-1].idx], ids[ki[i].idx])
+		}
+	}
+	return ki, hashes, nil
+}
+
+func lookup(ki []keyIndex, key uint32) (int, bool) {
+	i, ok := slices.BinarySearchFunc(ki, key, func(e keyIndex, k uint32) int {
+		switch {
+		case e.key < k:
+			return -1
+		case e.key > k:
+			return 1
+		}
+		return 0
+	})
+	if !ok {
+		return 0, false
+	}
+	return int(ki[i].idx), true
+}
+
+// Start begins serving a visitor from a saved profile (nil or empty: a new visitor whose id is drawn
+// from seed). A profile that cannot be read is replaced by a new one and ErrBadProfile is returned:
+// the agent is ready either way.
+func (a *Agent) Start(p *Profile, seed uint64) {
+	if p == nil || p.Version != profileVersion {
+		a.p = Profile{Version: profileVersion, Visitor: newVisitorID(seed)}
+	} else {
+		a.p = *p
+		sanitize(&a.p)
+		if a.p.Visitor == 0 {
+			a.p.Visitor = newVisitorID(seed)
+		}
+	}
+	a.started = true
+}
+
+// Profile returns the profile being served. It is owned by the agent and changes with every call.
+func (a *Agent) Profile() *Profile { return &a.p }
+
+// Forget erases the visitor: a new profile with a new id replaces the old one, the learning buffer included.
+func (a *Agent) Forget(seed uint64) {
+	a.p = Profile{Version: profileVersion, Visitor: newVisitorID(seed)}
+	a.started = true
+	a.expl = wire.Explanation{}
+}
+
+func newVisitorID(seed uint64) uint64 {
+	id := mix64(seed ^ 0x9e3779b97f4a7c15)
+	if id == 0 {
+		id = 1
+	}
+	return id
+}
+
+// consent is the consent in force.
+func (a *Agent) consent() wire.Consent {
+	if c := wire.Consent(a.p.Consent); c != wire.ConsentUnset {
+		return c
+	}
+	return a.set.DefaultConsent
+}
+
+// Persistent reports whether the profile may be stored: false when the visitor denied consent.
+func (a *Agent) Persistent() bool { return a.consent() != wire.ConsentDenied }
+
+// ErrNoBundle is returned by Handle before any bundle was loaded.
+var ErrNoBundle = errors.New("agent: no bundle loaded")
+
+// Limits on one request: a host that needs more sends several.
+const (
+	maxEvents    = 64
+	maxSlots     = 16
+	maxLines     = 64
+	maxStringLen = 256
+	maxQuantity  = 10000
+	maxMoney     = 1e9
+)

@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"errors"
+
+	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/minicbor"
+	"github.com/presage-dev/presage/internal/msg"
+	"github.com/presage-dev/presage/models"
+)
+
+// Call runs one operation of the module's ABI on request bytes and appends the CBOR reply to out.
+// It is the whole byte-level contract: the wasm module is a thin shell around it, and hosts that run
+// the agent natively call it too, so that both give byte-identical replies. It never panics: a
+// recovered panic becomes a CodeInternal error reply and the agent stays usable.
+func (a *Agent) Call(op wire.Op, in, out []byte) (reply []byte) {
+	var r wire.Reply
+	defer func() {
+		if p := recover(); p != nil {
+			reply = minicbor.Marshal(out[:0], &wire.Reply{Err: &wire.Error{Code: wire.CodeInternal, Message: panicText(p)}})
+		}
+	}()
+	if err := a.call(op, in, &r); err != nil {
+		r = wire.Reply{Err: toWireError(err)}
+	}
+	return minicbor.Marshal(out[:0], &r)
+}
+
+func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
+	switch op {
+	case wire.OpInfo:
+		r.Info = a.Info()
+		return nil
+	case wire.OpLoadBundle:
+		return a.LoadBundle(in, 0)
+	case wire.OpSaveProfile:
+		if a.Persistent() {
+			r.Profile = minicbor.Marshal(nil, &a.p)
+		}
+		return nil
+	case wire.OpExplain:
+		r.Explanation = a.Explain()
+		return nil
+	}
+	if !op.Valid() {
+		return &wire.Error{Code: wire.CodeUnknownOp, Message: msg.Sprintf("operation %d", uint32(op))}
+	}
+	var req wire.Request
+	if err := minicbor.Unmarshal(in, &req, minicbor.DefaultLimits); err != nil {
+		return msg.Errorf(ErrBadRequest, "%s", err)
+	}
+	switch op {
+	case wire.OpLoadProfile:
+		return a.LoadProfile(req.Profile, req.Seed)
+	case wire.OpHandle:
+		ans, err := a.Handle(&req)
+		r.Answer = ans
+		return err
+	case wire.OpDrain:
+		r.Batch = a.Drain(req.Now, req.Seed)
+		return nil
+	case wire.OpForget:
+		a.Forget(req.Seed)
+		return nil
+	}
+	return &wire.Error{Code: wire.CodeUnknownOp, Message: msg.Sprintf("operation %d", uint32(op))}
+}
+
+// ErrBadProfile is returned when a saved profile could not be read; a new profile was started.
+var ErrBadProfile = errors.New("agent: bad profile")
+
+// LoadProfile starts serving the visitor whose profile was saved as data (empty: a new visitor).
+// A profile that cannot be read is replaced by a new one and ErrBadProfile is returned.
+func (a *Agent) LoadProfile(data []byte, seed uint64) error {
+	if len(data) == 0 {
+		a.Start(nil, seed)
+		return nil
+	}
+	var p Profile
+	if err := minicbor.Unmarshal(data, &p, minicbor.DefaultLimits); err != nil {
+		a.Start(nil, seed)
+		return msg.Errorf(ErrBadProfile, "%s; started a new profile", err)
+	}
+	if p.Version != profileVersion {
+		a.Start(nil, seed)
+		return msg.Errorf(ErrBadProfile, "version %d, want %d; started a new profile", int(p.Version), profileVersion)
+	}
+	a.Start(&p, seed)
+	return nil
+}
+
+// SaveProfile appends the profile's compact encoding to dst; nothing when the visitor denied consent
+// (the host must then delete what it stored).
+func (a *Agent) SaveProfile(dst []byte) []byte {
+	if !a.Persistent() {
+		return dst
+	}
+	return minicbor.Marshal(dst, &a.p)
+}
+
+// LoadBundle decodes a bundle envelope and switches to it (see SetBundle). The envelope's signature
+// is the host's to check before this call: the module leaves it to the host's crypto, which costs the
+// module nothing. The bytes are copied: the caller may reuse data.
+func (a *Agent) LoadBundle(data []byte, now int64) error {
+	b, err := models.Open(append([]byte(nil), data...))
+	if err != nil {
+		return err
+	}
+	return a.SetBundle(b, now)
+}
+
+// Info describes the bundle serving.
+func (a *Agent) Info() *wire.BundleInfo {
+	info := &wire.BundleInfo{Features: uint32(NumFeatures)}
+	b := a.b
+	if b == nil {
+		return info
+	}
+	info.Format, info.Version, info.Created, info.Expires, info.Site = b.Format, b.Version, b.Created, b.Expires, b.Site
+	for i := range b.Propensity {
+		info.Models = append(info.Models, b.Propensity[i].Name)
+	}
+	if b.Neighbours != nil {
+		info.Models = append(info.Models, "neighbours")
+	}
+	if b.Appetence != nil {
+		info.Models = append(info.Models, "appetence")
+	}
+	if b.Value != nil {
+		info.Models = append(info.Models, "value")
+	}
+	for i := range b.Segments {
+		info.Segments = append(info.Segments, b.Segments[i].Name)
+	}
+	for i := range b.Campaigns {
+		info.Campaigns = append(info.Campaigns, b.Campaigns[i].ID)
+	}
+	info.Items, info.Categories = uint32(len(b.Items)), uint32(len(b.Categories))
+	return info
+}
+
+// toWireError maps an error to its ABI code: the one table where Go errors meet the wire.
+func toWireError(err error) *wire.Error {
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	code := wire.CodeInternal
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		code = wire.CodeBadRequest
+	case errors.Is(err, ErrNoBundle):
+		code = wire.CodeNoBundle
+	case errors.Is(err, ErrBadProfile):
+		code = wire.CodeBadProfile
+	case errors.Is(err, models.ErrUnknownFormat):
+		code = wire.CodeUnknownFormat
+	case errors.Is(err, models.ErrStaleBundle):
+		code = wire.CodeStaleBundle
+	case errors.Is(err, models.ErrExpired):
+		code = wire.CodeExpiredBundle
+	case errors.Is(err, models.ErrBadBundle):
+		code = wire.CodeBadBundle
+	}
+	return &wire.Error{Code: code, Message: err.Error()}
+}
+
+func panicText(p any) string {
+	switch v := p.(type) {
+	case error:
+		return "panic: " + v.Error()
+	case string:
+		return "panic: " + v
+	}
+	return "panic"
+}
+
+// LoadBundleNoCopy is LoadBundle for bytes that outlive the agent (a bundle compiled into the module):
+// the bundle's tables alias data instead of copying it.
+func (a *Agent) LoadBundleNoCopy(data []byte) error {
+	b, err := models.Open(data)
+	if err != nil {
+		return err
+	}
+	return a.SetBundle(b, 0)
+}

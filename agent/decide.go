@@ -1,0 +1,284 @@
+package agent
+
+import (
+	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/models"
+)
+
+// decide picks what a slot shows: among the campaigns for the slot, by descending priority (bundle
+// order breaks ties), the first whose schedule, targeting, frequency caps and the daily pressure budget
+// allow it. The visitor's variant is drawn by hashing the first-party visitor id with the campaign id,
+// so it is stable across calls, sessions and hosts; a share of visitors (Holdout) is kept as control.
+// Every check is recorded for Explain.
+func (a *Agent) decide(slot string, now int64) wire.Decision {
+	b, p := a.b, &a.p
+	d := wire.Decision{Slot: slot}
+	chosen := -1
+	for _, ci := range a.bySlotPriority(slot) {
+		c := &b.Campaigns[ci]
+		ex := wire.SlotExplanation{Slot: slot, Campaign: c.ID}
+		ok := chosen < 0
+		if !ok {
+			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckPriority, Name: b.Campaigns[chosen].ID})
+		}
+		if ok {
+			ok = a.eligible(c, now, &ex)
+		}
+		if ok {
+			chosen = ci
+			ex.Chosen = true
+			d.Campaign = c.ID
+			hb := unit(hash64(p.Visitor, "holdout\x00"+c.ID))
+			if c.Holdout > 0 {
+				in := hb < float64(c.Holdout)/10000
+				ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckHoldout, Value: float32(hb),
+					Hi: float32(c.Holdout) / 10000, Pass: !in})
+				if in {
+					d.Holdout = true
+					a.expose(c, "", now, false)
+				}
+			}
+			if !d.Holdout {
+				v := pickVariant(c.Variants, unit(hash64(p.Visitor, c.ID)))
+				ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckBucket, Name: c.Variants[v].ID,
+					Value: float32(unit(hash64(p.Visitor, c.ID))), Pass: true})
+				d.Variant, d.Content = c.Variants[v].ID, c.Variants[v].Content
+				a.expose(c, c.Variants[v].ID, now, true)
+			}
+		}
+		a.expl.Slots = append(a.expl.Slots, ex)
+	}
+	return d
+}
+
+// bySlotPriority lists the campaigns of a slot by descending priority, stable in bundle order.
+func (a *Agent) bySlotPriority(slot string) []int {
+	var buf [32]int
+	list := buf[:0]
+	for i := range a.b.Campaigns {
+		if a.b.Campaigns[i].Slot != slot {
+			continue
+		}
+		list = append(list, i)
+		for j := len(list) - 1; j > 0 && a.b.Campaigns[list[j]].Priority > a.b.Campaigns[list[j-1]].Priority; j-- {
+			list[j], list[j-1] = list[j-1], list[j]
+		}
+	}
+	return list
+}
+
+// eligible runs the schedule, targeting, caps and pressure checks, recording each.
+func (a *Agent) eligible(c *models.Campaign, now int64, ex *wire.SlotExplanation) bool {
+	sec := now / 1000
+	if c.Start != 0 || c.End != 0 {
+		in := (c.Start == 0 || sec >= c.Start) && (c.End == 0 || sec < c.End)
+		ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckSchedule, Value: float32(sec), Pass: in})
+		if !in {
+			return false
+		}
+	}
+	for i := range c.When {
+		pr := &c.When[i]
+		ok := a.holds(pr)
+		ex.Checks = append(ex.Checks, a.checkOf(pr, ok))
+		if !ok {
+			return false
+		}
+	}
+	e := a.exposure(c.ID)
+	day, week := int32(floorDiv(now, dayMs)), int32(floorDiv(now, weekMs))
+	if caps := c.Caps; caps != nil && e != nil {
+		counts := [...]struct {
+			name  string
+			count uint16
+			cap   uint16
+		}{
+			{"session", countIf(e.Visit == a.p.Visits, e.VisitCount), caps.PerSession},
+			{"day", countIf(e.Day == day, e.DayCount), caps.PerDay},
+			{"week", countIf(e.Week == week, e.WeekCount), caps.PerWeek},
+		}
+		for _, k := range counts {
+			if k.cap == 0 {
+				continue
+			}
+			ok := k.count < k.cap
+			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckCap, Name: k.name, Value: float32(k.count), Hi: float32(k.cap), Pass: ok})
+			if !ok {
+				return false
+			}
+		}
+		if caps.MinGapSec > 0 && e.Last > 0 {
+			gap := float32(now-e.Last) / 1000
+			ok := gap >= float32(caps.MinGapSec)
+			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckCap, Name: "gap", Value: gap, Lo: float32(caps.MinGapSec), Pass: ok})
+			if !ok {
+				return false
+			}
+		}
+	}
+	if pr := a.b.Pressure; pr != nil {
+		shown := countIf(a.p.PressDay == day, a.p.PressCount)
+		if pr.PerDay > 0 {
+			ok := shown < pr.PerDay
+			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckPressure, Name: "day", Value: float32(shown), Hi: float32(pr.PerDay), Pass: ok})
+			if !ok {
+				return false
+			}
+		}
+		if pr.PerSession > 0 && a.p.Session != nil {
+			ok := a.p.Session.Shown < pr.PerSession
+			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckPressure, Name: "session", Value: float32(a.p.Session.Shown), Hi: float32(pr.PerSession), Pass: ok})
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func countIf(same bool, n uint16) uint16 {
+	if same {
+		return n
+	}
+	return 0
+}
+
+// checkOf describes a targeting predicate for Explain.
+func (a *Agent) checkOf(p *models.Predicate, pass bool) wire.Check {
+	c := wire.Check{Lo: float32(p.Lo), Hi: float32(p.Hi), Pass: pass}
+	switch p.Kind {
+	case models.PredFeature:
+		c.Kind, c.Name, c.Value = wire.CheckFeature, a.b.Features[p.Ref], float32(a.x[a.cb.featOf[p.Ref]])
+	case models.PredScore:
+		c.Kind, c.Name, c.Value = wire.CheckScore, a.b.Propensity[p.Ref].Name, float32(a.scores[p.Ref])
+	case models.PredAppetence:
+		c.Kind, c.Name, c.Value = wire.CheckAppetence, a.b.Categories[p.Ref], float32(a.appetenceOf(int(p.Ref)))
+	case models.PredStage:
+		c.Kind, c.Name, c.Lo, c.Hi = wire.CheckStage, wire.Stage(a.p.Stage).String(), 0, 0
+	case models.PredSegment:
+		c.Kind, c.Name, c.Lo, c.Hi = wire.CheckSegment, a.b.Segments[p.Ref].Name, 0, 0
+	case models.PredValue:
+		c.Kind, c.Name = wire.CheckScore, valueNames[min(int(p.Ref), len(valueNames)-1)]
+	}
+	return c
+}
+
+var valueNames = [...]string{"p_alive", "expected_purchases", "expected_spend", "customer_value"}
+
+// pickVariant maps u ∈ [0,1) to a variant by cumulative weight.
+func pickVariant(vs []models.Variant, u float64) int {
+	var total uint32
+	for _, v := range vs {
+		total += uint32(v.Weight)
+	}
+	target := uint32(u * float64(total))
+	var acc uint32
+	for i, v := range vs {
+		acc += uint32(v.Weight)
+		if target < acc {
+			return i
+		}
+	}
+	return len(vs) - 1
+}
+
+func (a *Agent) exposure(id string) *Exposure {
+	for i := range a.p.Exposures {
+		if a.p.Exposures[i].Campaign == id {
+			return &a.p.Exposures[i]
+		}
+	}
+	return nil
+}
+
+// expose records that a campaign was decided for the visitor: frequency caps and pressure count what
+// was shown; the learning buffer counts holdout assignments too, the baseline of incrementality.
+func (a *Agent) expose(c *models.Campaign, variant string, now int64, shown bool) {
+	p := &a.p
+	day, week := int32(floorDiv(now, dayMs)), int32(floorDiv(now, weekMs))
+	e := a.exposure(c.ID)
+	if e == nil {
+		if len(p.Exposures) >= maxExposures {
+			oldest := 0
+			for i := range p.Exposures {
+				if p.Exposures[i].Last < p.Exposures[oldest].Last {
+					oldest = i
+				}
+			}
+			p.Exposures = append(p.Exposures[:oldest], p.Exposures[oldest+1:]...)
+		}
+		p.Exposures = append(p.Exposures, Exposure{Campaign: c.ID})
+		e = &p.Exposures[len(p.Exposures)-1]
+	}
+	e.Variant, e.Segment = variant, a.primary
+	if shown {
+		e.Last = now
+		e.DayCount = countIf(e.Day == day, e.DayCount) + 1
+		e.WeekCount = countIf(e.Week == week, e.WeekCount) + 1
+		e.VisitCount = countIf(e.Visit == p.Visits, e.VisitCount) + 1
+		e.Day, e.Week, e.Visit = day, week, p.Visits
+		p.PressCount = countIf(p.PressDay == day, p.PressCount) + 1
+		p.PressDay = day
+		if p.Session != nil {
+			p.Session.Shown = satInc16(p.Session.Shown)
+		}
+	} else if e.Last == 0 {
+		e.Last = now // the attribution window of a holdout assignment starts here
+	}
+	a.learn(c.ID, variant, a.primary, 1, 0, 0)
+}
+
+// creditOrder credits an order to every campaign decided for the visitor within the attribution window.
+func (a *Agent) creditOrder(value float64, t int64) {
+	for i := range a.p.Exposures {
+		e := &a.p.Exposures[i]
+		if e.Last > 0 && t-e.Last <= a.set.AttributionMs {
+			a.learn(e.Campaign, e.Variant, e.Segment, 0, 1, value)
+		}
+	}
+}
+
+// learn adds to the local learning buffer, if the visitor allows learning to leave the device.
+func (a *Agent) learn(campaign, variant, segment string, exposures, conversions uint32, revenue float64) {
+	if a.consent() != wire.ConsentFull {
+		return
+	}
+	p := &a.p
+	for i := range p.Learn {
+		c := &p.Learn[i]
+		if c.Campaign == campaign && c.Variant == variant && c.Segment == segment {
+			c.Exposures += exposures
+			c.Conversions += conversions
+			c.Revenue += revenue
+			return
+		}
+	}
+	if len(p.Learn) >= maxLearn {
+		p.Dropped++
+		return
+	}
+	p.Learn = append(p.Learn, LearnCell{Campaign: campaign, Variant: variant, Segment: segment,
+		Exposures: exposures, Conversions: conversions, Revenue: revenue})
+}
+
+// Drain takes the learning buffer as a batch and empties it. The batch id is drawn from seed; the
+// batch carries the day, not the time, and no identifier.
+func (a *Agent) Drain(now int64, seed uint64) *wire.Batch {
+	bt := &wire.Batch{ID: make([]byte, 16), Day: int32(floorDiv(now, dayMs)), Dropped: a.p.Dropped}
+	h1, h2 := mix64(seed^0x5851f42d4c957f2d), mix64(seed^0x14057b7ef767814f)
+	for i := range 8 {
+		bt.ID[i], bt.ID[8+i] = byte(h1>>(8*i)), byte(h2>>(8*i))
+	}
+	if a.b != nil {
+		bt.Site, bt.Bundle = a.b.Site, a.b.Version
+	}
+	for _, c := range a.p.Learn {
+		bt.Cells = append(bt.Cells, wire.Cell{Campaign: c.Campaign, Variant: c.Variant, Segment: c.Segment,
+			Exposures: c.Exposures, Conversions: c.Conversions, Revenue: c.Revenue})
+	}
+	a.p.Learn, a.p.Dropped = nil, 0
+	return bt
+}
+
+// Explain returns why the last decisions were taken. It is owned by the agent.
+func (a *Agent) Explain() *wire.Explanation { return &a.expl }

@@ -1,0 +1,41 @@
+// Package wasmfile is a small, strict rewriter for the WebAssembly modules that the Go toolchain
+// links (GOOS=wasip1 GOARCH=wasm, -buildmode=c-shared). It edits only the data section and leaves
+// every other byte of the module as it was.
+//
+// # Why it exists: the two post-link steps
+//
+// presage build turns a linked module into the shipped artefact in two steps, neither of which the
+// Go toolchain can do:
+//
+//  1. [MergeData] shrinks and speeds up the module. Go's linker starts a new data segment after
+//     every run of 8 or more zero bytes, so even a minimal reactor carries about 22,000 segments.
+//     Merging segments separated by small gaps (say 256 bytes, filled with zeros) leaves a handful;
+//     measured on the Presage module that saves about 25 KB brotli and 60 % of wazero's instantiate
+//     time, which evaluates every segment's offset (see ../shared/wasm-notes.md §1–2).
+//
+//  2. [Embed] compiles a signed bundle into a prebuilt module without a Go toolchain. The module
+//     reserves a zero-initialised array (`var slot [N]byte`, which lives in BSS and so has no data
+//     segment) and reports its address through an export (presage_embedded in the ABI). Embed adds
+//     one active data segment that writes the bundle there; the host fills the slot at
+//     instantiation, before the Go runtime starts. The Go runtime does not clear BSS in
+//     _initialize (it relies on linear memory starting out zeroed), so the bytes survive; the tests
+//     check this on a real module.
+//
+// [ExportedFuncs] and [Imports] let presage build check that a module has the expected ABI and
+// imports nothing but WASI preview 1.
+//
+// # Invariants
+//
+//   - The input slice is never modified; every rewrite returns a new slice.
+//   - Malformed input gives an error starting with "wasmfile: " and saying where, never a panic
+//     (FuzzParse checks this). Vector counts are never trusted for allocation sizes.
+//   - A rewrite either preserves the module's behaviour exactly or is refused. It refuses what it
+//     cannot prove safe: passive segments, offsets other than i32.const, segments outside the
+//     initial memory, overlapping segments, multiple memories, memory64, and (when a DataCount
+//     section exists) code that might name segments by index (memory.init, data.drop).
+//   - The DataCount section, when present, always matches the number of data segments.
+//
+// The parser understands the section structure of the whole module and decodes the import,
+// memory, export, DataCount and data sections in full; it does not validate code (wazero or any
+// other engine does that when it compiles the result).
+package wasmfile

@@ -1,0 +1,485 @@
+package train
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/presage-dev/presage/models"
+)
+
+// Entry is one non-zero cell of a sparse row: a column (here a category index) and its value.
+type Entry struct {
+	Col int
+	Val float64
+}
+
+// AppetenceOptions tune FitAppetence. The zero value is usable.
+type AppetenceOptions struct {
+	Lambda     float64 // ridge λ of ALS; 0 means 1
+	FoldLambda float64 // ridge of the fold-in projection; 0 means Lambda
+	Alpha      float64 // confidence c = 1 + Alpha·affinity; 0 means 10
+	Iterations int     // ALS sweeps (each solves visitors then categories); 0 means 15
+
+	// Holdout is the share of visitors kept out of ALS and used, folded in as the device would, to
+	// calibrate Slope and Intercept; 0 means 0.1. At most MaxCalibration of them are used (0: 2000).
+	Holdout        float64
+	MaxCalibration int
+	// Next optionally gives, per visitor (same indexing as the rows), the categories visited next
+	// (e.g. in the following session). With it the held-out visitors are labelled on every category
+	// by Next; without it one category of each held-out visitor is hidden from its row and becomes the
+	// target among the categories the rest of the row has not touched (leave-one-out).
+	Next [][]int
+
+	Top     uint16     // copied to Appetence.Top
+	Rand    *rand.Rand // initial factors and the hold-out draw; nil: a PCG seeded with (1, 2)
+	Workers int        // 0 means GOMAXPROCS; the result does not depend on it
+
+	Progress func(done, total int) // ALS sweeps done out of Iterations
+}
+
+// AppetenceReport describes an appetence fit.
+type AppetenceReport struct {
+	Loss               []float64 // ALS objective after each sweep (non-increasing)
+	TrainVisitors      int
+	CalibrationVisits  int     // held-out visitors used for calibration
+	CalibrationRows    int     // (visitor, category) pairs in the calibration fit
+	CalibrationLogLoss float64 // mean log loss of the calibrated, quantised model on those rows
+	BaseLogLoss        float64 // the same for the constant base rate: calibration should beat it
+	HitRate            float64 // share of held-out visitors with a target among their top-Top scores
+	PopularHitRate     float64 // the same when ranking by global category popularity (a baseline)
+}
+
+// FitAppetence fits the category-appetence model from visitor × category affinities (rows: one per
+// visitor, each a sparse list of categories in [0, nCat) with a positive affinity: the same
+// quantity, e.g. decayed view counts, that the agent accumulates on device) and returns it
+// quantised, with a calibration that makes the score read as a probability.
+//
+// Model: implicit-feedback matrix factorisation (Hu, Koren & Volinsky 2008, "Collaborative
+// filtering for implicit feedback datasets", ICDM'08). Preference p_uc = 1 if visitor u touched c,
+// else 0; confidence c_uc = 1 + α·a_uc. Loss:
+//
+//	Σ_u Σ_c c_uc·(p_uc − x_u·y_c)² + λ·(Σ_u ‖x_u‖² + Σ_c ‖y_c‖²),
+//
+// minimised by alternating least squares with the paper's YᵀY + Yᵀ(Cᵘ−I)Y speed-up, each row's
+// normal equations solved by a gonum/mat Cholesky factorisation.
+//
+// Serving: the device cannot run a weighted solve per visitor, so it uses the linear fold-in with
+// the category factors Y fixed and unit confidence: v = (YᵀY + λ′I)⁻¹Yᵀa = Σ_c a_c·Pᵀ[c], a ridge
+// regression of the visitor's affinities on Y. Factors (Y) and FoldIn (Pᵀ = Y(YᵀY+λ′I)⁻¹) are
+// int8-quantised with one scale each. The appetence of c is σ(Slope·ŝ_c + Intercept), where ŝ_c is
+// the dot product y_c·v as the device computes it from the quantised tables (see appetenceLogits for
+// the exact arithmetic assumed); Slope and Intercept are Platt-fitted (Platt 1999) on held-out
+// visitors, scored with that same quantised arithmetic, against the category they visit next.
+func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt AppetenceOptions) (*models.Appetence, AppetenceReport, error) {
+	var rep AppetenceReport
+	if nCat < 1 || rank < 1 || rank > math.MaxUint16 {
+		return nil, rep, errors.New("train: appetence: need nCat ≥ 1 and 1 ≤ rank ≤ 65535")
+	}
+	if opt.Next != nil && len(opt.Next) != len(rows) {
+		return nil, rep, errors.New("train: appetence: Next and rows differ in length")
+	}
+	seen := make([]int, nCat)
+	for i := range seen {
+		seen[i] = -1
+	}
+	for u, r := range rows {
+		for _, e := range r {
+			if e.Col < 0 || e.Col >= nCat {
+				return nil, rep, errors.New("train: appetence: category out of range in row " + strconv.Itoa(u))
+			}
+			if !(e.Val > 0) || math.IsInf(e.Val, 0) {
+				return nil, rep, errors.New("train: appetence: affinity must be positive and finite in row " + strconv.Itoa(u))
+			}
+			if seen[e.Col] == u {
+				return nil, rep, errors.New("train: appetence: repeated category in row " + strconv.Itoa(u))
+			}
+			seen[e.Col] = u
+		}
+	}
+	lambda := defaultTo(opt.Lambda, 1)
+	foldLambda := defaultTo(opt.FoldLambda, lambda)
+	alpha := defaultTo(opt.Alpha, 10)
+	iters := opt.Iterations
+	if iters <= 0 {
+		iters = 15
+	}
+	holdShare := defaultTo(opt.Holdout, 0.1)
+	maxCal := opt.MaxCalibration
+	if maxCal <= 0 {
+		maxCal = 2000
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	rng := opt.Rand
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(1, 2))
+	}
+
+	// Choose calibration visitors among those that can be labelled.
+	var eligible []int
+	for u, r := range rows {
+		if (opt.Next != nil && len(r) > 0 && len(opt.Next[u]) > 0) || (opt.Next == nil && len(r) >= 2) {
+			eligible = append(eligible, u)
+		}
+	}
+	rng.Shuffle(len(eligible), func(i, j int) { eligible[i], eligible[j] = eligible[j], eligible[i] })
+	nHold := min(int(math.Round(holdShare*float64(len(rows)))), len(eligible), maxCal)
+	calib := slices.Clone(eligible[:nHold])
+	slices.Sort(calib)
+	isHeld := make([]bool, len(rows))
+	for _, u := range calib {
+		isHeld[u] = true
+	}
+	var train [][]Entry
+	for u, r := range rows {
+		if !isHeld[u] && len(r) > 0 {
+			train = append(train, r)
+		}
+	}
+	rep.TrainVisitors = len(train)
+	if len(train) == 0 {
+		return nil, rep, errors.New("train: appetence: no training visitors")
+	}
+
+	Y, loss, err := implicitALS(ctx, train, nCat, rank, lambda, alpha, iters, rng, workers, opt.Progress)
+	rep.Loss = loss
+	if err != nil {
+		return nil, rep, err
+	}
+
+	// Fold-in projection Pᵀ = Y (YᵀY + λ′I)⁻¹.
+	var G mat.SymDense
+	G.SymOuterK(1, Y.T())
+	for k := range rank {
+		G.SetSym(k, k, G.At(k, k)+foldLambda)
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(&G) {
+		return nil, rep, errors.New("train: appetence: fold-in system not positive definite")
+	}
+	var PT mat.Dense // solve G·Z = Yᵀ, then Pᵀ = Zᵀ
+	var Z mat.Dense
+	if err := ch.SolveTo(&Z, Y.T()); err != nil {
+		return nil, rep, errors.New("train: appetence: fold-in: " + err.Error())
+	}
+	PT.CloneFrom(Z.T())
+
+	app := &models.Appetence{Rank: uint16(rank), Top: opt.Top}
+	if app.Factors, app.Scale, err = QuantizeInt8(Y.RawMatrix().Data); err != nil {
+		return nil, rep, err
+	}
+	if app.FoldIn, app.FoldScale, err = QuantizeInt8(PT.RawMatrix().Data); err != nil {
+		return nil, rep, err
+	}
+	app.Slope = 1
+
+	if nHold == 0 {
+		return app, rep, nil
+	}
+	// Calibration rows: held-out visitors scored exactly as on device.
+	popCount := make([]float64, nCat)
+	for _, r := range train {
+		for _, e := range r {
+			popCount[e.Col]++
+		}
+	}
+	top := int(opt.Top)
+	if top == 0 {
+		top = 5
+	}
+	var s, y []float64
+	hits, popHits := 0, 0
+	inRow := make([]bool, nCat)
+	target := make([]bool, nCat)
+	for _, u := range calib {
+		a := slices.Clone(rows[u])
+		if opt.Next == nil {
+			h := rng.IntN(len(a))
+			clear(target)
+			target[a[h].Col] = true
+			a = slices.Delete(a, h, h+1)
+		} else {
+			clear(target)
+			for _, c := range opt.Next[u] {
+				if c >= 0 && c < nCat {
+					target[c] = true
+				}
+			}
+		}
+		clear(inRow)
+		for _, e := range a {
+			inRow[e.Col] = true
+		}
+		logits := appetenceLogits(app, a)
+		var cands []int
+		for c := range nCat {
+			if opt.Next == nil && inRow[c] {
+				continue // leave-one-out: only untouched categories are candidates
+			}
+			cands = append(cands, c)
+			s = append(s, logits[c])
+			y = append(y, b2f(target[c]))
+		}
+		if hitAt(cands, logits, target, top) {
+			hits++
+		}
+		if hitAt(cands, popCount, target, top) {
+			popHits++
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, rep, err
+	}
+	sl, ic, err := fitPlatt(ctx, s, y, nil, false)
+	if err != nil {
+		return nil, rep, err
+	}
+	app.Slope, app.Intercept = float32(sl), float32(ic)
+	rep.CalibrationVisits = len(calib)
+	rep.CalibrationRows = len(s)
+	rep.HitRate = float64(hits) / float64(len(calib))
+	rep.PopularHitRate = float64(popHits) / float64(len(calib))
+	z := make([]float64, len(s))
+	base := 0.0
+	for i := range s {
+		z[i] = float64(app.Slope)*s[i] + float64(app.Intercept)
+		base += y[i]
+	}
+	rep.CalibrationLogLoss = logLoss(z, y)
+	base = math.Min(math.Max(base/float64(len(y)), 1e-12), 1-1e-12)
+	for i := range z {
+		z[i] = math.Log(base / (1 - base))
+	}
+	rep.BaseLogLoss = logLoss(z, y)
+	return app, rep, nil
+}
+
+func defaultTo(v, d float64) float64 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// hitAt reports whether a target is among the top candidates by score (ties: smaller index).
+func hitAt(cands []int, score []float64, target []bool, top int) bool {
+	c := slices.Clone(cands)
+	slices.SortFunc(c, func(i, j int) int {
+		if score[i] != score[j] {
+			return cmp.Compare(score[j], score[i])
+		}
+		return cmp.Compare(i, j)
+	})
+	for _, k := range c[:min(top, len(c))] {
+		if target[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// appetenceLogits computes, for every category, the uncalibrated score ŝ_c of a visitor with
+// affinities a the way this package assumes the device does (the doc comment of models.Appetence,
+// with every scale made explicit):
+//
+//	v      = FoldScale · Σ_c a_c · FoldIn[c]          (float; FoldIn rows are int8 codes)
+//	s_v    = float32(max_k |v_k| / 127)                (per-visitor int8 scale of v)
+//	q(v)_k = clamp(round(v_k / s_v), −127, 127)        (int8 codes)
+//	ŝ_c    = Scale · s_v · Σ_k Factors[c,k] · q(v)_k   (= y_c·v up to quantisation)
+//
+// and the appetence is σ(Slope·ŝ_c + Intercept). This function returns ŝ_c when app.Slope is 1 and
+// app.Intercept is 0, as during calibration; AppetenceProbs applies the calibration.
+func appetenceLogits(app *models.Appetence, a []Entry) []float64 {
+	r := int(app.Rank)
+	nCat := len(app.Factors) / r
+	v := make([]float64, r)
+	for _, e := range a {
+		row := app.FoldIn[e.Col*r : (e.Col+1)*r]
+		for k, b := range row {
+			v[k] += e.Val * float64(int8(b))
+		}
+	}
+	for k := range v {
+		v[k] *= float64(app.FoldScale)
+	}
+	sv, _ := Int8Scale(v)
+	q := QuantizeInt8With(nil, v, sv)
+	out := make([]float64, nCat)
+	f := float64(app.Scale) * float64(sv)
+	for c := range nCat {
+		acc := 0
+		for k, b := range app.Factors[c*r : (c+1)*r] {
+			acc += int(int8(b)) * int(int8(q[k]))
+		}
+		out[c] = f * float64(acc)
+	}
+	return out
+}
+
+// AppetenceProbs returns the appetence of every category for a visitor with affinities a, computed
+// with the quantised arithmetic this package calibrates for (see appetenceLogits). It lets the
+// scoring code in package models be checked against the trainer.
+func AppetenceProbs(app *models.Appetence, a []Entry) []float64 {
+	s := appetenceLogits(app, a)
+	for c, v := range s {
+		s[c] = sigmoid(float64(app.Slope)*v + float64(app.Intercept))
+	}
+	return s
+}
+
+// implicitALS returns the category factors Y (nCat×rank) of the weighted matrix factorisation of Hu,
+// Koren & Volinsky (2008), and the objective after each sweep.
+func implicitALS(ctx context.Context, rows [][]Entry, nCat, rank int, lambda, alpha float64, iters int,
+	rng *rand.Rand, workers int, progress func(done, total int)) (*mat.Dense, []float64, error) {
+	nU := len(rows)
+	// Transpose: for each category, its visitors.
+	cols := make([][]Entry, nCat)
+	for u, r := range rows {
+		for _, e := range r {
+			cols[e.Col] = append(cols[e.Col], Entry{Col: u, Val: e.Val})
+		}
+	}
+	X := mat.NewDense(nU, rank, nil)
+	Y := mat.NewDense(nCat, rank, nil)
+	sd := 0.1 / math.Sqrt(float64(rank))
+	for i, d := 0, Y.RawMatrix().Data; i < len(d); i++ {
+		d[i] = sd * rng.NormFloat64()
+	}
+	var loss []float64
+	for it := range iters {
+		if err := ctx.Err(); err != nil {
+			return nil, loss, err
+		}
+		if err := alsHalf(ctx, X, Y, rows, lambda, alpha, workers); err != nil {
+			return nil, loss, err
+		}
+		if err := alsHalf(ctx, Y, X, cols, lambda, alpha, workers); err != nil {
+			return nil, loss, err
+		}
+		loss = append(loss, alsLoss(X, Y, rows, lambda, alpha))
+		if progress != nil {
+			progress(it+1, iters)
+		}
+	}
+	return Y, loss, nil
+}
+
+// alsHalf solves every row u of dst given the fixed factors src:
+// (SᵀS + Sᵀ(Cᵘ−I)S + λI)·x_u = SᵀCᵘp(u), where only the rows of S that u touched differ from SᵀS.
+func alsHalf(ctx context.Context, dst, src *mat.Dense, rows [][]Entry, lambda, alpha float64, workers int) error {
+	_, f := src.Dims()
+	var G mat.SymDense
+	G.SymOuterK(1, src.T())
+	gdata := make([]float64, f*f)
+	for i := range f {
+		for j := range f {
+			gdata[i*f+j] = G.At(i, j)
+		}
+		gdata[i*f+i] += lambda
+	}
+	const chunk = 128
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for range min(workers, (len(rows)+chunk-1)/chunk) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			adata := make([]float64, f*f)
+			A := mat.NewSymDense(f, adata)
+			rhs := mat.NewVecDense(f, nil)
+			var ch mat.Cholesky
+			var x mat.VecDense
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= len(rows) || ctx.Err() != nil {
+					return
+				}
+				for u := lo; u < min(lo+chunk, len(rows)); u++ {
+					out := dst.RawRowView(u)
+					if len(rows[u]) == 0 {
+						clear(out)
+						continue
+					}
+					copy(adata, gdata)
+					b := rhs.RawVector().Data
+					clear(b)
+					for _, e := range rows[u] {
+						y := src.RawRowView(e.Col)
+						c := 1 + alpha*e.Val
+						for i := range f {
+							yi := y[i]
+							b[i] += c * yi
+							ci := (c - 1) * yi
+							r := adata[i*f : i*f+f]
+							for j := i; j < f; j++ {
+								r[j] += ci * y[j]
+							}
+						}
+					}
+					if !ch.Factorize(A) {
+						mu.Lock()
+						firstErr = errors.New("train: appetence: ALS system not positive definite")
+						mu.Unlock()
+						return
+					}
+					if err := ch.SolveVecTo(&x, rhs); err != nil {
+						mu.Lock()
+						firstErr = errors.New("train: appetence: " + err.Error())
+						mu.Unlock()
+						return
+					}
+					for k := range f {
+						out[k] = x.AtVec(k)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return firstErr
+}
+
+// alsLoss is the implicit-ALS objective, with Σ_c (x·y_c)² = xᵀ(YᵀY)x so that the unobserved cells
+// cost O(rank²) per visitor instead of O(nCat·rank).
+func alsLoss(X, Y *mat.Dense, rows [][]Entry, lambda, alpha float64) float64 {
+	var G mat.SymDense
+	G.SymOuterK(1, Y.T())
+	var gx mat.VecDense
+	total := 0.0
+	for u, r := range rows {
+		x := mat.NewVecDense(len(X.RawRowView(u)), X.RawRowView(u))
+		gx.MulVec(&G, x)
+		total += mat.Dot(x, &gx)
+		for _, e := range r {
+			s := mat.Dot(x, mat.NewVecDense(x.Len(), Y.RawRowView(e.Col)))
+			c := 1 + alpha*e.Val
+			total += -2*s + 1 + (c-1)*(1-s)*(1-s)
+		}
+	}
+	nx, ny := mat.Norm(X, 2), mat.Norm(Y, 2)
+	return total + lambda*(nx*nx+ny*ny)
+}

@@ -1,0 +1,271 @@
+package train
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/presage-dev/presage/models"
+)
+
+// Similarity chooses the item-to-item similarity of FitNeighbours.
+type Similarity uint8
+
+const (
+	// Cosine is the shrunk cosine c_ij / (√(n_i·n_j) + Shrink): cosine divides out both items'
+	// popularity, and the shrink term discounts pairs supported by few baskets.
+	Cosine Similarity = iota
+	// Lift is c_ij·N / (n_i·n_j), how much more often i and j meet than if independent, kept only
+	// for pairs with at least MinSupport co-occurrences (lift alone is noisiest on rare pairs).
+	Lift
+)
+
+// NeighbourOptions tune FitNeighbours. The zero value is shrunk cosine with Shrink 10, MinSupport 2,
+// baskets of more than 100 distinct items ignored for pairs, and a popularity list of 100 items.
+type NeighbourOptions struct {
+	Similarity Similarity
+	Shrink     float64 // Cosine's shrink; 0 means 10, negative means none
+	MinSupport int     // pairs seen together in fewer baskets are dropped; 0 means 2
+	MaxBasket  int     // baskets with more distinct items count for popularity only; 0 means 100
+	Popular    int     // length of the popularity list; 0 means 100, negative means every item seen
+	Workers    int     // parallel workers; 0 means GOMAXPROCS. The result does not depend on it.
+
+	Progress func(done, total int) // items done out of nItems
+}
+
+// FitNeighbours builds the item-to-item neighbour table of the "bought/viewed together" recommender
+// from baskets (orders or sessions, each a list of item indices in [0, nItems); repeats within a
+// basket count once), and the popularity list used for cold start.
+//
+// Model: item-based collaborative filtering (Sarwar, Karypis, Konstan & Riedl 2001, "Item-based
+// collaborative filtering recommendation algorithms", WWW'01; Linden, Smith & York 2003, "Amazon.com
+// recommendations: item-to-item collaborative filtering", IEEE Internet Computing 7(1)). With n_i the
+// number of baskets holding i and c_ij the number holding both, the similarity is the shrunk cosine
+// c_ij/(√(n_i n_j) + λ) (the shrinkage of Koren & Bell, "Advances in collaborative filtering",
+// Recommender Systems Handbook 2011, §3.2.1) or the lift c_ij·N/(n_i n_j) with a minimum support
+// (Agrawal, Imieliński & Swami 1993, association rules). Raw counts would only echo popularity; both
+// divide it out. There is no loss: it is a counting estimator.
+//
+// Each item keeps its K most similar items (ties broken by the smaller index), quantised to uint8
+// with one Scale over the whole table; a listed neighbour never quantises below 1, so that every
+// listed item has a positive weight. The layout is models.Neighbours': Index holds nItems×K
+// little-endian uint16 (0xFFFF pads short lists), Weight nItems×K bytes (0 for padding).
+//
+// The work is sparse: an inverted index item → baskets, and for each item one pass over its baskets
+// with a dense counter of nItems integers per worker. Time is Σ_b |b|², memory O(Σ_b |b| + nItems·K).
+// popular lists item indices by basket count, most popular first (ties: smaller index).
+func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt NeighbourOptions) (*models.Neighbours, []uint16, error) {
+	if nItems < 1 || nItems > math.MaxUint16 {
+		return nil, nil, errors.New("train: neighbours: nItems must be in [1, 65535] (0xFFFF pads)")
+	}
+	if K < 1 || K > math.MaxUint16 {
+		return nil, nil, errors.New("train: neighbours: K must be in [1, 65535]")
+	}
+	shrink := opt.Shrink
+	switch {
+	case shrink == 0:
+		shrink = 10
+	case shrink < 0:
+		shrink = 0
+	}
+	minSup := opt.MinSupport
+	if minSup <= 0 {
+		minSup = 2
+	}
+	maxBasket := opt.MaxBasket
+	if maxBasket <= 0 {
+		maxBasket = 100
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+
+	// Deduplicate baskets into one flat array; count popularity over all of them and basket
+	// support n_i over the baskets used for pairs.
+	pop := make([]int, nItems)
+	support := make([]int32, nItems)
+	var flat []int32
+	bStart := []int{0}
+	var buf []int
+	for bi, b := range baskets {
+		buf = append(buf[:0], b...)
+		slices.Sort(buf)
+		buf = slices.Compact(buf)
+		if len(buf) > 0 && (buf[0] < 0 || buf[len(buf)-1] >= nItems) {
+			return nil, nil, errors.New("train: neighbours: item index out of range in basket " + strconv.Itoa(bi))
+		}
+		for _, it := range buf {
+			pop[it]++
+		}
+		if len(buf) < 2 || len(buf) > maxBasket {
+			continue
+		}
+		for _, it := range buf {
+			flat = append(flat, int32(it))
+			support[it]++
+		}
+		bStart = append(bStart, len(flat))
+	}
+	nBaskets := len(bStart) - 1
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+
+	// Inverted index: for each item, the baskets holding it.
+	iStart := make([]int, nItems+1)
+	for i := range nItems {
+		iStart[i+1] = iStart[i] + int(support[i])
+	}
+	inv := make([]int32, len(flat))
+	fill := slices.Clone(iStart[:nItems])
+	for b := range nBaskets {
+		for _, it := range flat[bStart[b]:bStart[b+1]] {
+			inv[fill[it]] = int32(b)
+			fill[it]++
+		}
+	}
+
+	sims := make([]float64, nItems*K)
+	idx := make([]int32, nItems*K)
+	for k := range idx {
+		idx[k] = -1
+	}
+	type cand struct {
+		j int32
+		s float64
+	}
+	const chunk = 64
+	var next atomic.Int64
+	var mu sync.Mutex
+	done := 0
+	var wg sync.WaitGroup
+	for range min(workers, (nItems+chunk-1)/chunk) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acc := make([]int32, nItems)
+			var touched []int32
+			var cands []cand
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= nItems || ctx.Err() != nil {
+					return
+				}
+				hi := min(lo+chunk, nItems)
+				for i := lo; i < hi; i++ {
+					touched = touched[:0]
+					for _, b := range inv[iStart[i]:iStart[i+1]] {
+						for _, j := range flat[bStart[b]:bStart[b+1]] {
+							if int(j) == i {
+								continue
+							}
+							if acc[j] == 0 {
+								touched = append(touched, j)
+							}
+							acc[j]++
+						}
+					}
+					cands = cands[:0]
+					ni := float64(support[i])
+					for _, j := range touched {
+						c := acc[j]
+						acc[j] = 0
+						if int(c) < minSup {
+							continue
+						}
+						nj := float64(support[j])
+						var s float64
+						if opt.Similarity == Lift {
+							s = float64(c) * float64(nBaskets) / (ni * nj)
+						} else {
+							s = float64(c) / (math.Sqrt(ni*nj) + shrink)
+						}
+						cands = append(cands, cand{j, s})
+					}
+					slices.SortFunc(cands, func(a, b cand) int {
+						if a.s != b.s {
+							return cmp.Compare(b.s, a.s)
+						}
+						return cmp.Compare(a.j, b.j)
+					})
+					for k, c := range cands[:min(K, len(cands))] {
+						sims[i*K+k] = c.s
+						idx[i*K+k] = c.j
+					}
+				}
+				if opt.Progress != nil {
+					mu.Lock()
+					done += hi - lo
+					opt.Progress(done, nItems)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+
+	maxSim := 0.0
+	for _, s := range sims {
+		maxSim = math.Max(maxSim, s)
+	}
+	scale := float32(maxSim / 255)
+	nb := &models.Neighbours{K: uint16(K), Index: make([]byte, 2*nItems*K),
+		Weight: make([]byte, nItems*K), Scale: scale}
+	for k, j := range idx {
+		u := uint16(0xFFFF)
+		if j >= 0 {
+			u = uint16(j)
+			q := math.Round(sims[k] / float64(scale))
+			nb.Weight[k] = byte(math.Max(1, math.Min(255, q)))
+		}
+		nb.Index[2*k] = byte(u)
+		nb.Index[2*k+1] = byte(u >> 8)
+	}
+
+	order := make([]int, 0, nItems)
+	for i, p := range pop {
+		if p > 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(pop[b], pop[a]) })
+	np := opt.Popular
+	if np == 0 {
+		np = 100
+	}
+	if np > 0 && len(order) > np {
+		order = order[:np]
+	}
+	popular := make([]uint16, len(order))
+	for k, i := range order {
+		popular[k] = uint16(i)
+	}
+	return nb, popular, nil
+}
+
+// neighbourList decodes item i's neighbours from the table: item indices and similarities.
+func neighbourList(nb *models.Neighbours, i int) ([]int, []float64) {
+	K := int(nb.K)
+	var js []int
+	var ss []float64
+	for k := range K {
+		p := i*K + k
+		u := uint16(nb.Index[2*p]) | uint16(nb.Index[2*p+1])<<8
+		if u == 0xFFFF {
+			break
+		}
+		js = append(js, int(u))
+		ss = append(ss, float64(nb.Weight[p])*float64(nb.Scale))
+	}
+	return js, ss
+}
