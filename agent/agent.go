@@ -45,12 +45,13 @@ type Agent struct {
 
 // compiled is the bundle resolved against the agent: features by id, items and categories by hash.
 type compiled struct {
-	cols     [][]uint16 // per propensity model: positions of its features in Vector
-	featOf   []Feature  // bundle feature index → agent feature
-	items    []keyIndex // sorted by key
-	cats     []keyIndex
-	itemHash []uint32 // item index → hash
-	catHash  []uint32
+	cols      [][]uint16 // per propensity model: positions of its features in Vector
+	featOf    []Feature  // bundle feature index → agent feature
+	items     []keyIndex // sorted by key
+	cats      []keyIndex
+	itemHash  []uint32 // item index → hash
+	catHash   []uint32
+	appetence *models.AppetenceKernel // the appetence factors, packed for the one-pass kernel
 }
 
 type keyIndex struct {
@@ -107,6 +108,9 @@ func compile(b *models.Bundle) (compiled, error) {
 			cols[i] = uint16(cb.featOf[fi])
 		}
 		cb.cols[m] = cols
+	}
+	if b.Appetence != nil {
+		cb.appetence = models.NewAppetenceKernel(b.Appetence)
 	}
 	var err error
 	if cb.items, cb.itemHash, err = index(b.Items, "items"); err != nil {
@@ -192,6 +196,9 @@ func (a *Agent) Start(p *Profile, seed uint64) {
 	}
 	a.started = true
 }
+
+// Features returns the feature vector of the last Handle. It is owned by the agent.
+func (a *Agent) Features() *Vector { return &a.x }
 
 // Profile returns the profile being served. It is owned by the agent and changes with every call.
 func (a *Agent) Profile() *Profile { return &a.p }

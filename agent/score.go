@@ -105,8 +105,8 @@ func (a *Agent) appetence() {
 	if n == 0 {
 		return
 	}
-	a.vscale = app.FoldIn(a.vq, cats[:n], weights[:n])
-	app.Scores(a.dots, a.vq)
+	a.vscale = app.Fold(a.vq, cats[:n], weights[:n])
+	a.cb.appetence.Scores(a.dots, a.vq)
 	a.hasApp = true
 }
 

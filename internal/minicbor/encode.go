@@ -45,21 +45,35 @@ func (e *Encoder) head(major byte, v uint64) {
 	case v < 24:
 		e.buf = append(e.buf, major|byte(v))
 	case v <= math.MaxUint8:
-		e.buf = append(e.buf, major|24, byte(v))
+		e.put(major|24, v, 1)
 	case v <= math.MaxUint16:
-		e.buf = append(e.buf, major|25, byte(v>>8), byte(v))
+		e.put(major|25, v, 2)
 	case v <= math.MaxUint32:
-		e.buf = append(e.buf, major|26, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+		e.put(major|26, v, 4)
 	default:
-		e.buf = append(e.buf, major|27, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
-			byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+		e.put(major|27, v, 8)
 	}
+}
+
+// put writes an initial byte and the n low bytes of v, big-endian. One append of a scratch array
+// keeps the code small: it is linked into the wasm module.
+//
+//go:noinline
+func (e *Encoder) put(ib byte, v uint64, n int) {
+	var b [9]byte
+	b[0] = ib
+	for i := n; i > 0; i-- {
+		b[i] = byte(v)
+		v >>= 8
+	}
+	e.buf = append(e.buf, b[:n+1]...)
 }
 
 // Uint writes an unsigned integer (major type 0).
 func (e *Encoder) Uint(v uint64) { e.head(majorUint, v) }
 
 // Int writes a signed integer: major type 0 when v ≥ 0, major type 1 (-1-n) otherwise.
+//go:noinline
 func (e *Encoder) Int(v int64) {
 	if v < 0 {
 		e.head(majorNeg, uint64(^v))
@@ -69,19 +83,13 @@ func (e *Encoder) Int(v int64) {
 }
 
 // Float32 writes a 4-byte float with f's exact bits.
-func (e *Encoder) Float32(f float32) {
-	b := math.Float32bits(f)
-	e.buf = append(e.buf, ibFloat32, byte(b>>24), byte(b>>16), byte(b>>8), byte(b))
-}
+func (e *Encoder) Float32(f float32) { e.put(ibFloat32, uint64(math.Float32bits(f)), 4) }
 
 // Float64 writes an 8-byte float with f's exact bits.
-func (e *Encoder) Float64(f float64) {
-	b := math.Float64bits(f)
-	e.buf = append(e.buf, ibFloat64, byte(b>>56), byte(b>>48), byte(b>>40), byte(b>>32),
-		byte(b>>24), byte(b>>16), byte(b>>8), byte(b))
-}
+func (e *Encoder) Float64(f float64) { e.put(ibFloat64, math.Float64bits(f), 8) }
 
 // Bool writes false or true.
+//go:noinline
 func (e *Encoder) Bool(b bool) {
 	if b {
 		e.buf = append(e.buf, ibTrue)
@@ -92,12 +100,14 @@ func (e *Encoder) Bool(b bool) {
 
 // Text writes a text string. s is written as is: the caller keeps it valid UTF-8, or the
 // decoders (this one and cborx.DecMode) will refuse it.
+//go:noinline
 func (e *Encoder) Text(s string) {
 	e.head(majorText, uint64(len(s)))
 	e.buf = append(e.buf, s...)
 }
 
 // ByteString writes a byte string (a nil slice too; see [EncodeBytes] for nil as null).
+//go:noinline
 func (e *Encoder) ByteString(b []byte) {
 	e.head(majorBytes, uint64(len(b)))
 	e.buf = append(e.buf, b...)
@@ -110,10 +120,13 @@ func (e *Encoder) ArrayHeader(n int) { e.head(majorArray, uint64(n)) }
 func (e *Encoder) MapHeader(n int) { e.head(majorMap, uint64(n)) }
 
 // Null writes null.
+//go:noinline
 func (e *Encoder) Null() { e.buf = append(e.buf, ibNull) }
 
 // MapStart reserves one byte for the head of a map whose size is not known yet and returns its
 // position for [Encoder.MapEnd]. Generated code uses it so that each omitempty test runs once.
+//
+//go:noinline
 func (e *Encoder) MapStart() int {
 	e.buf = append(e.buf, majorMap)
 	return len(e.buf) - 1
@@ -126,24 +139,14 @@ func (e *Encoder) MapEnd(pos, n int) {
 		e.buf[pos] = majorMap | byte(n)
 		return
 	}
+	var tmp Encoder
+	tmp.buf = make([]byte, 0, 9)
+	tmp.head(majorMap, uint64(n))
+	h := len(tmp.buf)
 	end := len(e.buf)
-	e.head(majorMap, uint64(n))
-	h := len(e.buf) - end // head length
-	e.buf = append(e.buf, e.buf[end:]...)[:end+h] // room for the extra h-1 bytes
-	e.buf = e.buf[:end+h-1]
-	var tmp [9]byte
-	copy(tmp[:], e.buf[end:end+h-1])
-	tmp[h-1] = 0
-	hd := make([]byte, 0, 9)
-	_ = hd
-	// Redo simply: move the pairs right by h-1 bytes and put the head at pos.
-	e.buf = e.buf[:end]
-	var head Encoder
-	head.buf = tmp[:0]
-	head.head(majorMap, uint64(n))
 	for i := 1; i < h; i++ {
 		e.buf = append(e.buf, 0)
 	}
 	copy(e.buf[pos+h:], e.buf[pos+1:end])
-	copy(e.buf[pos:], head.buf)
+	copy(e.buf[pos:], tmp.buf)
 }

@@ -16,8 +16,8 @@ type Stats struct {
 	BytesBefore, BytesAfter       int
 }
 
-// MergeData rewrites the data section so that active segments closer than maxGap bytes become one
-// segment, the gap filled with zeros. Empty segments are dropped. The result writes exactly the same
+// MergeData rewrites the data section so that active segments at most maxGap bytes apart become
+// one segment, the gap filled with zeros. Empty segments are dropped. The result writes exactly the same
 // bytes into a fresh memory, with far fewer segments: Go's linker splits its data at every run of 8
 // or more zero bytes, so a maxGap of about 256 turns some 22,000 segments into a handful.
 //
@@ -130,7 +130,7 @@ func (m *module) layout(allowPassive bool) ([]segment, uint64, error) {
 			if allowPassive {
 				continue
 			}
-			why = "is passive"
+			why = "passive segments cannot be merged"
 		case s.memory != 0:
 			why = fmt.Sprintf("targets memory %d: only one memory is supported", s.memory)
 		case !s.constOK:

@@ -9,17 +9,21 @@
 //
 //  1. [MergeData] shrinks and speeds up the module. Go's linker starts a new data segment after
 //     every run of 8 or more zero bytes, so even a minimal reactor carries about 22,000 segments.
-//     Merging segments separated by small gaps (say 256 bytes, filled with zeros) leaves a handful;
-//     measured on the Presage module that saves about 25 KB brotli and 60 % of wazero's instantiate
-//     time, which evaluates every segment's offset (see ../shared/wasm-notes.md §1–2).
+//     Merging segments separated by small gaps (say 256 bytes, filled with zeros) leaves a handful.
+//     On the test reactor (Go 1.26, wazero 1.12) that is 22,106 → 3 segments, 428 → 401 KB brotli
+//     (raw size grows by the zero gaps, which compress to nothing), and wazero's instantiate time,
+//     dominated by evaluating every segment, drops by about 70 % (see BenchmarkInstantiate).
 //
 //  2. [Embed] compiles a signed bundle into a prebuilt module without a Go toolchain. The module
 //     reserves a zero-initialised array (`var slot [N]byte`, which lives in BSS and so has no data
 //     segment) and reports its address through an export (presage_embedded in the ABI). Embed adds
-//     one active data segment that writes the bundle there; the host fills the slot at
-//     instantiation, before the Go runtime starts. The Go runtime does not clear BSS in
-//     _initialize (it relies on linear memory starting out zeroed), so the bytes survive; the tests
-//     check this on a real module.
+//     one active data segment that writes the bundle there; the engine fills the slot at
+//     instantiation, before the Go runtime starts. The bytes survive _initialize: Go's linker
+//     emits segments only for rodata through data, makes the initial memory runtime.end + 1 MiB
+//     (so BSS always lies inside it), the heap starts after runtime.end, and nothing clears BSS,
+//     since fresh linear memory is zero. TestReactorEmbed checks this on a real module. The slot
+//     must be a zero-valued variable that Go code never writes, and the address must be read from
+//     the very module being rewritten (it moves whenever the code changes).
 //
 // [ExportedFuncs] and [Imports] let presage build check that a module has the expected ABI and
 // imports nothing but WASI preview 1.

@@ -34,9 +34,13 @@ func vec(items ...[]byte) []byte { return cat(u32(uint32(len(items))), cat(items
 // memSec declares memory 0 with the given initial pages, exported as "memory" by exportMem.
 func memSec(pages uint32) sec { return sec{secMemory, vec(cat([]byte{0}, u32(pages)))} }
 
-func exportMem() sec { return sec{secExport, vec(cat(str("memory"), []byte{byte(MemoryKind)}, u32(0)))} }
+func exportMem() sec {
+	return sec{secExport, vec(cat(str("memory"), []byte{byte(MemoryKind)}, u32(0)))}
+}
 
-func active(addr uint32, data string) []byte { return cat(appendActiveHeader(nil, addr, len(data)), []byte(data)) }
+func active(addr uint32, data string) []byte {
+	return cat(appendActiveHeader(nil, addr, len(data)), []byte(data))
+}
 
 func passive(data string) []byte { return cat([]byte{1}, str(data)) }
 

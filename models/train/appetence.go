@@ -12,6 +12,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/presage-dev/presage/models"
@@ -31,7 +35,9 @@ type AppetenceOptions struct {
 	Iterations int     // ALS sweeps (each solves visitors then categories); 0 means 15
 
 	// Holdout is the share of visitors kept out of ALS and used, folded in as the device would, to
-	// calibrate Slope and Intercept; 0 means 0.1. At most MaxCalibration of them are used (0: 2000).
+	// calibrate Slope and Intercept; 0 means 0.1, a negative value none (then, or when no visitor can
+	// be labelled, Slope is 1 and Intercept 0: scores, not probabilities; the report says so with
+	// CalibrationVisits 0). At most MaxCalibration of them are used (0: 2000).
 	Holdout        float64
 	MaxCalibration int
 	// Next optionally gives, per visitor (same indexing as the rows), the categories visited next
@@ -109,11 +115,17 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 	lambda := defaultTo(opt.Lambda, 1)
 	foldLambda := defaultTo(opt.FoldLambda, lambda)
 	alpha := defaultTo(opt.Alpha, 10)
+	if !(lambda > 0 && foldLambda > 0 && alpha > 0) {
+		return nil, rep, errors.New("train: appetence: Lambda, FoldLambda and Alpha must be positive")
+	}
 	iters := opt.Iterations
 	if iters <= 0 {
 		iters = 15
 	}
 	holdShare := defaultTo(opt.Holdout, 0.1)
+	if holdShare < 0 || holdShare >= 1 {
+		holdShare = max(0, min(holdShare, 0.5))
+	}
 	maxCal := opt.MaxCalibration
 	if maxCal <= 0 {
 		maxCal = 2000
@@ -242,7 +254,24 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 	if err := ctx.Err(); err != nil {
 		return nil, rep, err
 	}
-	sl, ic, err := fitPlatt(ctx, s, y, nil, false)
+	// Platt on every positive and a weighted sample of the negatives (weight 1/rate keeps the loss
+	// unbiased): the rows are mostly negatives, and 20 per positive pin the two parameters down.
+	npos := 0.0
+	for _, v := range y {
+		npos += v
+	}
+	rate := math.Min(1, 20*math.Max(npos, 1)/math.Max(float64(len(y))-npos, 1))
+	var ss, ys, ws []float64
+	for i := range s {
+		if y[i] > 0 || rate >= 1 || rng.Float64() < rate {
+			w := 1.0
+			if y[i] == 0 {
+				w = 1 / rate
+			}
+			ss, ys, ws = append(ss, s[i]), append(ys, y[i]), append(ws, w)
+		}
+	}
+	sl, ic, err := fitPlatt(ctx, ss, ys, ws, false)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -385,6 +414,8 @@ func implicitALS(ctx context.Context, rows [][]Entry, nCat, rank int, lambda, al
 
 // alsHalf solves every row u of dst given the fixed factors src:
 // (SᵀS + Sᵀ(Cᵘ−I)S + λI)·x_u = SᵀCᵘp(u), where only the rows of S that u touched differ from SᵀS.
+// The update is a BLAS syrk and the solve a LAPACK Cholesky (potrf, then two trsv) from gonum, without the
+// condition estimate that mat.Cholesky adds, which cost more than the factorisation at this size.
 func alsHalf(ctx context.Context, dst, src *mat.Dense, rows [][]Entry, lambda, alpha float64, workers int) error {
 	_, f := src.Dims()
 	var G mat.SymDense
@@ -406,10 +437,8 @@ func alsHalf(ctx context.Context, dst, src *mat.Dense, rows [][]Entry, lambda, a
 		go func() {
 			defer wg.Done()
 			adata := make([]float64, f*f)
-			A := mat.NewSymDense(f, adata)
-			rhs := mat.NewVecDense(f, nil)
-			var ch mat.Cholesky
-			var x mat.VecDense
+			A := blas64.Symmetric{Uplo: blas.Upper, N: f, Stride: f, Data: adata}
+			var bdata []float64
 			for {
 				lo := int(next.Add(chunk)) - chunk
 				if lo >= len(rows) || ctx.Err() != nil {
@@ -417,41 +446,35 @@ func alsHalf(ctx context.Context, dst, src *mat.Dense, rows [][]Entry, lambda, a
 				}
 				for u := lo; u < min(lo+chunk, len(rows)); u++ {
 					out := dst.RawRowView(u)
+					clear(out)
 					if len(rows[u]) == 0 {
-						clear(out)
 						continue
 					}
+					// A = G + Σ (c−1)·y yᵀ = G + BᵀB with B's rows √(c−1)·y; rhs Σ c·y.
 					copy(adata, gdata)
-					b := rhs.RawVector().Data
-					clear(b)
+					bdata = bdata[:0]
 					for _, e := range rows[u] {
 						y := src.RawRowView(e.Col)
 						c := 1 + alpha*e.Val
-						for i := range f {
-							yi := y[i]
-							b[i] += c * yi
-							ci := (c - 1) * yi
-							r := adata[i*f : i*f+f]
-							for j := i; j < f; j++ {
-								r[j] += ci * y[j]
-							}
+						sq := math.Sqrt(c - 1)
+						for k, v := range y {
+							out[k] += c * v
+							bdata = append(bdata, sq*v)
 						}
 					}
-					if !ch.Factorize(A) {
+					B := blas64.General{Rows: len(rows[u]), Cols: f, Stride: f, Data: bdata}
+					blas64.Syrk(blas.Trans, 1, B, 1, A)
+					t, ok := lapack64.Potrf(A)
+					if !ok {
 						mu.Lock()
 						firstErr = errors.New("train: appetence: ALS system not positive definite")
 						mu.Unlock()
 						return
 					}
-					if err := ch.SolveVecTo(&x, rhs); err != nil {
-						mu.Lock()
-						firstErr = errors.New("train: appetence: " + err.Error())
-						mu.Unlock()
-						return
-					}
-					for k := range f {
-						out[k] = x.AtVec(k)
-					}
+					// A = UᵀU: solve Uᵀz = rhs, then Ux = z, in place.
+					xv := blas64.Vector{N: f, Inc: 1, Data: out}
+					blas64.Trsv(blas.Trans, t, xv)
+					blas64.Trsv(blas.NoTrans, t, xv)
 				}
 			}
 		}()
@@ -466,20 +489,28 @@ func alsHalf(ctx context.Context, dst, src *mat.Dense, rows [][]Entry, lambda, a
 // alsLoss is the implicit-ALS objective, with Σ_c (x·y_c)² = xᵀ(YᵀY)x so that the unobserved cells
 // cost O(rank²) per visitor instead of O(nCat·rank).
 func alsLoss(X, Y *mat.Dense, rows [][]Entry, lambda, alpha float64) float64 {
+	_, f := Y.Dims()
 	var G mat.SymDense
 	G.SymOuterK(1, Y.T())
-	var gx mat.VecDense
-	total := 0.0
+	g := make([]float64, f*f)
+	for i := range f {
+		for j := range f {
+			g[i*f+j] = G.At(i, j)
+		}
+	}
+	total, reg := 0.0, 0.0
 	for u, r := range rows {
-		x := mat.NewVecDense(len(X.RawRowView(u)), X.RawRowView(u))
-		gx.MulVec(&G, x)
-		total += mat.Dot(x, &gx)
+		x := X.RawRowView(u)
+		for i, xi := range x {
+			total += xi * floats.Dot(g[i*f:(i+1)*f], x)
+			reg += xi * xi
+		}
 		for _, e := range r {
-			s := mat.Dot(x, mat.NewVecDense(x.Len(), Y.RawRowView(e.Col)))
+			s := floats.Dot(x, Y.RawRowView(e.Col))
 			c := 1 + alpha*e.Val
 			total += -2*s + 1 + (c-1)*(1-s)*(1-s)
 		}
 	}
-	nx, ny := mat.Norm(X, 2), mat.Norm(Y, 2)
-	return total + lambda*(nx*nx+ny*ny)
+	ny := mat.Norm(Y, 2)
+	return total + lambda*(reg+ny*ny)
 }

@@ -92,13 +92,15 @@ func (f *logisticFit) rawLogit(x []float64) float64 {
 // FitLogistic fits a calibrated logistic regression of labels y ∈ [0,1] on the columns of X (one
 // row per example, one column per feature named in names) and returns it in the bundle's form.
 //
-// Model: p(y=1 | x) = σ(β₀ + Σⱼ βⱼ·zⱼ), zⱼ = (xⱼ − μⱼ)/sⱼ with the column mean μⱼ and standard
+// Model: logistic regression (Cox 1958, "The regression analysis of binary sequences", JRSS B
+// 20(2):215–242), p(y=1 | x) = σ(β₀ + Σⱼ βⱼ·zⱼ), zⱼ = (xⱼ − μⱼ)/sⱼ with the column mean μⱼ and standard
 // deviation sⱼ of the training rows (a constant column gets zⱼ = 0, hence no weight and no NaN).
 // Loss: the weighted mean log loss plus a ridge on the standardised coefficients (not on β₀),
 //
 //	J(β) = Σᵢ wᵢ·[log(1+e^{ηᵢ}) − yᵢ·ηᵢ] / Σᵢ wᵢ + (λ/2)·Σⱼ βⱼ²,
 //
-// minimised with gonum/optimize's L-BFGS (Liu & Nocedal 1989) and the analytic gradient
+// minimised with gonum/optimize's L-BFGS (Liu & Nocedal 1989, "On the limited memory BFGS method
+// for large scale optimization", Math. Programming 45:503–528) and the analytic gradient
 // ∂J/∂βⱼ = Σᵢ wᵢ(pᵢ−yᵢ)zᵢⱼ/Σwᵢ + λβⱼ. With opt.Calibration > 0 a share of rows is held out and
 // Platt scaling σ(a·η + b) is fitted on it (Platt 1999). Standardising first makes one λ mean the same
 // for every feature and conditions the problem (Hastie, Tibshirani & Friedman, The Elements of
@@ -351,4 +353,20 @@ func fitLogistic(ctx context.Context, X *mat.Dense, y []float64, opt LogisticOpt
 	}
 	f.bias = f.a*f.bias + f.b
 	return f, nil
+}
+
+// FitLogisticRows is FitLogistic for rows given as slices (all of the same length).
+func FitLogisticRows(ctx context.Context, rows [][]float64, y []float64, names []string, opt LogisticOptions) (models.Logistic, LogisticReport, error) {
+	if len(rows) == 0 {
+		return models.Logistic{}, LogisticReport{}, errors.New("train: logistic: no rows")
+	}
+	X := mat.NewDense(len(rows), len(names), nil)
+	for i, r := range rows {
+		if len(r) != len(names) {
+			return models.Logistic{}, LogisticReport{}, errors.New("train: logistic: row " + strconv.Itoa(i) +
+				" has " + strconv.Itoa(len(r)) + " values for " + strconv.Itoa(len(names)) + " names")
+		}
+		copy(X.RawRowView(i), r)
+	}
+	return FitLogistic(ctx, X, y, names, opt)
 }

@@ -47,10 +47,11 @@ type NeighbourOptions struct {
 // collaborative filtering recommendation algorithms", WWW'01; Linden, Smith & York 2003, "Amazon.com
 // recommendations: item-to-item collaborative filtering", IEEE Internet Computing 7(1)). With n_i the
 // number of baskets holding i and c_ij the number holding both, the similarity is the shrunk cosine
-// c_ij/(√(n_i n_j) + λ) (the shrinkage of Koren & Bell, "Advances in collaborative filtering",
-// Recommender Systems Handbook 2011, §3.2.1) or the lift c_ij·N/(n_i n_j) with a minimum support
-// (Agrawal, Imieliński & Swami 1993, association rules). Raw counts would only echo popularity; both
-// divide it out. There is no loss: it is a counting estimator.
+// c_ij/(√(n_i n_j) + h), i.e. ⟨x_i,x_j⟩/(‖x_i‖‖x_j‖ + h) on binary basket vectors (the ItemKNN
+// baseline of Ferrari Dacrema, Cremonesi & Jannach 2019, "Are we really making much progress?",
+// RecSys'19), or the lift c_ij·N/(n_i n_j) with a minimum support (Agrawal, Imieliński & Swami 1993,
+// "Mining association rules between sets of items in large databases", SIGMOD'93). Raw counts would
+// only echo popularity; both divide it out. There is no loss: it is a counting estimator.
 //
 // Each item keeps its K most similar items (ties broken by the smaller index), quantised to uint8
 // with one Scale over the whole table; a listed neighbour never quantises below 1, so that every

@@ -226,8 +226,8 @@ func fitPlatt(ctx context.Context, s, y, w []float64, targets bool) (a, b float6
 		h.SetSym(0, 1, hcache[1])
 		h.SetSym(1, 1, hcache[2]+1e-12)
 	}
-	set := &optimize.Settings{GradientThreshold: 1e-12, MajorIterations: 100,
-		Converger: &optimize.FunctionConverge{Relative: 1e-15, Iterations: 5}}
+	set := &optimize.Settings{GradientThreshold: 1e-10, MajorIterations: 100,
+		Converger: &optimize.FunctionConverge{Relative: 1e-14, Iterations: 3}}
 	res, err := optimize.Minimize(prob, []float64{0, math.Log(mean / (1 - mean))}, set, &optimize.Newton{})
 	if cerr := ctx.Err(); cerr != nil {
 		return 0, 0, cerr

@@ -8,7 +8,10 @@
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -ldflags='-s -w' -trimpath -o r.wasm .
 package main
 
-import "unsafe"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // slot is never written by Go code: its contents come from a data segment added after linking.
 var slot [65536]byte
@@ -35,3 +38,15 @@ func lookup(i uint32) uint64 { return table[i%uint32(len(table))] }
 
 //go:wasmexport word
 func word(i uint32) uint32 { return uint32(words[i%uint32(len(words))][0]) }
+
+// churn allocates about 1.5 MB and runs the garbage collector, to show that neither touches slot.
+//
+//go:wasmexport churn
+func churn() uint32 {
+	var keep [][]byte
+	for i := range 1000 {
+		keep = append(keep, make([]byte, 1024+i))
+	}
+	runtime.GC()
+	return uint32(len(keep))
+}

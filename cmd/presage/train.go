@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/presage-dev/presage/internal/demo"
+	"github.com/presage-dev/presage/models/signing"
+)
+
+func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "simulated" {
+		return usagef("usage: presage train simulated -key FILE -o FILE [flags] (more sources arrive with the training issue)")
+	}
+	fl := newFlags("train simulated", "-key FILE -o FILE [flags]", stderr)
+	keyPath := fl.String("key", "", "private key that signs the bundle (presage keygen)")
+	out := fl.String("o", "", "where to write the signed bundle")
+	var cfg demo.Config
+	fl.Uint64Var(&cfg.Seed, "seed", 1, "simulation seed")
+	fl.IntVar(&cfg.Visitors, "visitors", 20000, "simulated visitors to train on")
+	fl.IntVar(&cfg.Items, "items", 300, "catalogue items")
+	fl.IntVar(&cfg.Categories, "categories", 20, "catalogue categories")
+	fl.IntVar(&cfg.Neighbours, "neighbours", 20, "neighbours kept per item")
+	fl.IntVar(&cfg.Rank, "rank", 0, "appetence rank (0: 16, or 32 from 200 categories)")
+	fl.Uint64Var(&cfg.Version, "version", 0, "bundle version (0: the creation time)")
+	if err := parse(fl, args[1:]); err != nil {
+		return err
+	}
+	if err := required(fl, "key", "o"); err != nil {
+		return err
+	}
+	key, err := signing.LoadPrivate(*keyPath)
+	if err != nil {
+		return usageError{err}
+	}
+	bar := newProgress(stderr)
+	cfg.Progress = bar.Update
+	b, rep, err := demo.Train(ctx, cfg)
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	env := signing.Sign(b, key)
+	if err := writeFileAtomic(*out, env, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: bundle v%d, %d bytes, %d items, %d categories, trained in %s\n",
+		*out, b.Version, len(env), len(b.Items), len(b.Categories), rep.Elapsed.Round(1e7))
+	printReport(stdout, rep)
+	return nil
+}
+
+func printReport(w io.Writer, rep *demo.Report) {
+	names := make([]string, 0, len(rep.AUC))
+	for n := range rep.AUC {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "held-out quality (visitors not trained on):")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s AUC %.3f  (%d training rows, %.1f %% positive)\n", n, rep.AUC[n], rep.Rows[n], 100*rep.BaseRate[n])
+	}
+	if v := rep.Value; v != nil {
+		fmt.Fprintf(w, "  value model  BG/NBD r %.3f α %.3f a %.3f b %.3f; Gamma-Gamma p %.2f q %.2f γ %.2f (%d customers)\n",
+			v.R, v.Alpha, v.A, v.B, v.P, v.Q, v.Gamma, rep.Customers)
+	}
+}

@@ -1,0 +1,51 @@
+package detmath
+
+import (
+	"os/exec"
+	"regexp"
+	"runtime"
+	"testing"
+)
+
+// fusedOps matches the fused multiply-add instructions of every architecture whose Go compiler
+// fuses x*y + z: arm64, ppc64, s390x, riscv64, loong64 (FMADD…, FMSUB…, FNMADD…, FNMSUB…) and
+// amd64 with GOAMD64=v3 (VFMADD…, VFNMADD…, VFMSUB…, VFNMSUB…).
+var fusedOps = regexp.MustCompile(`\t(V?FN?M(ADD|SUB)[A-Z0-9]*)\t`)
+
+// checkNoFusion compiles pkg for the architectures that fuse and fails if the generated code
+// contains a fused multiply-add: every product that meets an addition must be written
+// float64(x*y), or results would differ between platforms.
+func checkNoFusion(t *testing.T, pkg string) {
+	if testing.Short() || runtime.GOOS == "wasip1" || runtime.GOOS == "js" {
+		t.Skip("needs the go command")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go command not found")
+	}
+	targets := [][]string{
+		{"GOARCH=arm64"},
+		{"GOARCH=amd64", "GOAMD64=v3"},
+		{"GOARCH=ppc64le"},
+		{"GOARCH=s390x"},
+		{"GOARCH=riscv64"},
+		{"GOARCH=loong64"},
+	}
+	for _, env := range targets {
+		t.Run(env[0], func(t *testing.T) {
+			cmd := exec.Command(gobin, "build", "-o", "/dev/null", "-gcflags="+pkg+"=-S", pkg)
+			cmd.Env = append(cmd.Environ(), append([]string{"GOOS=linux", "CGO_ENABLED=0"}, env...)...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go build: %v\n%s", err, out)
+			}
+			if m := fusedOps.FindAll(out, 5); m != nil {
+				t.Errorf("%s compiles to fused multiply-adds (%q): wrap the products in float64()", pkg, m)
+			}
+		})
+	}
+}
+
+func TestNoFusedMultiplyAdd(t *testing.T) {
+	checkNoFusion(t, "github.com/presage-dev/presage/internal/detmath")
+}

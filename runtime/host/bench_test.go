@@ -1,0 +1,153 @@
+package host
+
+import (
+	"context"
+	"testing"
+
+	"github.com/presage-dev/presage/agent"
+	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/minicbor"
+)
+
+// benchHost is a host with a bundle loaded and the profile of a visitor who has visited once.
+func benchHost(b *testing.B, pool int) (*Host, []byte) {
+	b.Helper()
+	h := newHost(b, testConfig(b).WithTrustedKeys(testPub).WithPoolSize(pool))
+	ctx := context.Background()
+	if _, err := h.LoadBundle(ctx, signed(testBundle(1, "bench"))); err != nil {
+		b.Fatal(err)
+	}
+	_, profile, err := h.Handle(ctx, nil, visit(t0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var held []*Session // create and warm every instance
+	for range h.cfg.poolSize {
+		s, err := h.Acquire(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		held = append(held, s)
+	}
+	for _, s := range held {
+		s.Release()
+	}
+	return h, profile
+}
+
+// BenchmarkAcquireLoadProfileRelease is the fixed cost of serving a visitor: a new one (empty
+// profile) and a returning one (the profile of one earlier visit).
+func BenchmarkAcquireLoadProfileRelease(b *testing.B) {
+	h, profile := benchHost(b, 1)
+	ctx := context.Background()
+	for _, bb := range []struct {
+		name    string
+		profile []byte
+	}{{"new", nil}, {"returning", profile}} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				s, err := h.Acquire(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.LoadProfile(bb.profile, uint64(i)); err != nil {
+					b.Fatal(err)
+				}
+				s.Release()
+			}
+		})
+	}
+}
+
+// BenchmarkHostHandle is one page view end to end, as an edge serves it: acquire, load profile,
+// handle, save profile, release.
+func BenchmarkHostHandle(b *testing.B) {
+	h, profile := benchHost(b, 1)
+	ctx := context.Background()
+	req := pageView()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := h.Handle(ctx, profile, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHostHandleParallel is BenchmarkHostHandle from GOMAXPROCS goroutines over a pool of as
+// many instances.
+func BenchmarkHostHandleParallel(b *testing.B) {
+	h, profile := benchHost(b, 0)
+	ctx := context.Background()
+	req := pageView()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := h.Handle(ctx, profile, req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkSessionHandle is one OpHandle on a held session: encode, call, decode.
+func BenchmarkSessionHandle(b *testing.B) {
+	h, profile := benchHost(b, 1)
+	s := acquire(b, h)
+	if err := s.LoadProfile(profile, 1); err != nil {
+		b.Fatal(err)
+	}
+	req := pageView()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Handle(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCallInfo is the raw ABI round trip of OpInfo (reply appended to a reused buffer).
+func BenchmarkCallInfo(b *testing.B) {
+	h, _ := benchHost(b, 1)
+	s := acquire(b, h)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = s.AppendCall(buf[:0], wire.OpInfo, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNative runs the operations of the other benchmarks on the native agent, through the same
+// byte-level Call: the floor that the wasm figures compare with.
+func BenchmarkNative(b *testing.B) {
+	_, profile := benchHost(b, 1)
+	a := agent.New()
+	out := a.Call(wire.OpLoadBundle, signed(testBundle(1, "bench")), nil)
+	for _, bb := range []struct {
+		name string
+		op   wire.Op
+		in   []byte
+	}{
+		{"LoadProfile/new", wire.OpLoadProfile, minicbor.Marshal(nil, &wire.Request{Now: t0, Seed: 1})},
+		{"LoadProfile/returning", wire.OpLoadProfile, minicbor.Marshal(nil, &wire.Request{Now: t0, Seed: 1, Profile: profile})},
+		{"Handle", wire.OpHandle, minicbor.Marshal(nil, pageView())},
+		{"Info", wire.OpInfo, nil},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				out = a.Call(bb.op, bb.in, out[:0])
+			}
+		})
+	}
+}
+
+// pageView is the request of the Handle benchmarks: one page view, one slot to decide.
+func pageView() *wire.Request {
+	return &wire.Request{Now: t0 + 60_000, Seed: 3, Slots: []string{"hero"},
+		Events: []wire.Event{{Type: wire.EventPageView, Time: t0 + 60_000, Page: wire.PageCategory}}}
+}
