@@ -1,9 +1,6 @@
 package agent
 
 import (
-	"errors"
-	"slices"
-
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/internal/msg"
 	"github.com/presage-dev/presage/models"
@@ -147,15 +144,7 @@ func index(ids []string, what string) ([]keyIndex, []uint32, error) {
 		ki[i] = keyIndex{h, uint32(i)}
 		hashes[i] = h
 	}
-	slices.SortFunc(ki, func(x, y keyIndex) int {
-		switch {
-		case x.key < y.key:
-			return -1
-		case x.key > y.key:
-			return 1
-		}
-		return 0
-	})
+	sortKeys(ki)
 	for i := 1; i < len(ki); i++ {
 		if ki[i].key == ki[i-1].key {
 			return nil, nil, msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one",
@@ -166,19 +155,47 @@ func index(ids []string, what string) ([]keyIndex, []uint32, error) {
 }
 
 func lookup(ki []keyIndex, key uint32) (int, bool) {
-	i, ok := slices.BinarySearchFunc(ki, key, func(e keyIndex, k uint32) int {
-		switch {
-		case e.key < k:
-			return -1
-		case e.key > k:
-			return 1
+	lo, hi := 0, len(ki)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if ki[m].key < key {
+			lo = m + 1
+		} else {
+			hi = m
 		}
-		return 0
-	})
-	if !ok {
-		return 0, false
 	}
-	return int(ki[i].idx), true
+	if lo < len(ki) && ki[lo].key == key {
+		return int(ki[lo].idx), true
+	}
+	return 0, false
+}
+
+// sortKeys is a heapsort by key: package slices would instantiate its generic sort into the module
+// for this one call site.
+func sortKeys(a []keyIndex) {
+	down := func(i, n int) {
+		for {
+			c := 2*i + 1
+			if c >= n {
+				return
+			}
+			if c+1 < n && a[c+1].key > a[c].key {
+				c++
+			}
+			if a[i].key >= a[c].key {
+				return
+			}
+			a[i], a[c] = a[c], a[i]
+			i = c
+		}
+	}
+	for i := len(a)/2 - 1; i >= 0; i-- {
+		down(i, len(a))
+	}
+	for n := len(a) - 1; n > 0; n-- {
+		a[0], a[n] = a[n], a[0]
+		down(0, n)
+	}
 }
 
 // Start begins serving a visitor from a saved profile (nil or empty: a new visitor whose id is drawn
@@ -230,7 +247,7 @@ func (a *Agent) consent() wire.Consent {
 func (a *Agent) Persistent() bool { return a.consent() != wire.ConsentDenied }
 
 // ErrNoBundle is returned by Handle before any bundle was loaded.
-var ErrNoBundle = errors.New("agent: no bundle loaded")
+var ErrNoBundle = errorString("agent: no bundle loaded")
 
 // Limits on one request: a host that needs more sends several.
 const (

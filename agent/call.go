@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"errors"
-
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/internal/minicbor"
 	"github.com/presage-dev/presage/internal/msg"
@@ -67,7 +65,7 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 }
 
 // ErrBadProfile is returned when a saved profile could not be read; a new profile was started.
-var ErrBadProfile = errors.New("agent: bad profile")
+var ErrBadProfile = errorString("agent: bad profile")
 
 // LoadProfile starts serving the visitor whose profile was saved as data (empty: a new visitor).
 // A profile that cannot be read is replaced by a new one and ErrBadProfile is returned.
@@ -141,25 +139,24 @@ func (a *Agent) Info() *wire.BundleInfo {
 
 // toWireError maps an error to its ABI code: the one table where Go errors meet the wire.
 func toWireError(err error) *wire.Error {
-	var we *wire.Error
-	if errors.As(err, &we) {
+	if we, ok := msg.As[*wire.Error](err); ok {
 		return we
 	}
 	code := wire.CodeInternal
 	switch {
-	case errors.Is(err, ErrBadRequest):
+	case msg.Is(err, ErrBadRequest):
 		code = wire.CodeBadRequest
-	case errors.Is(err, ErrNoBundle):
+	case msg.Is(err, ErrNoBundle):
 		code = wire.CodeNoBundle
-	case errors.Is(err, ErrBadProfile):
+	case msg.Is(err, ErrBadProfile):
 		code = wire.CodeBadProfile
-	case errors.Is(err, models.ErrUnknownFormat):
+	case msg.Is(err, models.ErrUnknownFormat):
 		code = wire.CodeUnknownFormat
-	case errors.Is(err, models.ErrStaleBundle):
+	case msg.Is(err, models.ErrStaleBundle):
 		code = wire.CodeStaleBundle
-	case errors.Is(err, models.ErrExpired):
+	case msg.Is(err, models.ErrExpired):
 		code = wire.CodeExpiredBundle
-	case errors.Is(err, models.ErrBadBundle):
+	case msg.Is(err, models.ErrBadBundle):
 		code = wire.CodeBadBundle
 	}
 	return &wire.Error{Code: code, Message: err.Error()}

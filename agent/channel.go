@@ -15,16 +15,16 @@ import (
 //  4. a paid medium (cpc, ppc, cpm, display, paid, affiliate): paid;
 //  5. any other referrer: referral; nothing at all: direct.
 func classify(e *wire.Event, brand []string) wire.Channel {
-	medium := strings.ToLower(e.Medium)
-	source := strings.ToLower(e.Source)
-	ref := strings.ToLower(e.Referrer)
+	medium := lower(e.Medium)
+	source := lower(e.Source)
+	ref := lower(e.Referrer)
 	switch {
 	case medium == "email" || medium == "e-mail" || medium == "newsletter":
 		return wire.ChannelEmail
 	case anyContains(source, searchEngines) || anyContains(ref, searchEngines):
-		term := strings.ToLower(e.Term)
+		term := lower(e.Term)
 		for _, b := range brand {
-			if b != "" && strings.Contains(term, strings.ToLower(b)) {
+			if b != "" && strings.Contains(term, lower(b)) {
 				return wire.ChannelBrandSearch
 			}
 		}
@@ -64,4 +64,21 @@ func anyEqual(s string, words []string) bool {
 		}
 	}
 	return false
+}
+
+// lower folds ASCII letters only: UTM values and host names are ASCII, and Unicode case tables
+// would cost the module more than they could ever match here.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

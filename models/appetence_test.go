@@ -143,7 +143,7 @@ func TestFold(t *testing.T) {
 	}{
 		{"one category", []int{0}, []float64{2}, []int8{127, 0, -127}, 2.0 / 127},
 		{"two categories", []int{0, 1}, []float64{1, 1}, []int8{64, 127, -64}, 2.0 / 127}, // (1, 2, -1)
-		{"extreme row", []int{2}, []float64{1}, []int8{126, -127, 5}, 128.0 / 127}, // 127·127/128 = 126.0
+		{"extreme row", []int{2}, []float64{1}, []int8{126, -127, 5}, 128.0 / 127},        // 127·127/128 = 126.0
 		{"skips bad input", []int{-1, 3, 1, 0}, []float64{1, 1, math.NaN(), math.Inf(1)}, []int8{0, 0, 0}, 0},
 		{"pairs to the shorter", []int{1, 0}, []float64{0.5}, []int8{0, 127, 0}, 1.0 / 127},
 		{"no signal", nil, nil, []int8{0, 0, 0}, 0},

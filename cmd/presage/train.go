@@ -23,7 +23,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fl.IntVar(&cfg.Items, "items", 300, "catalogue items")
 	fl.IntVar(&cfg.Categories, "categories", 20, "catalogue categories")
 	fl.IntVar(&cfg.Neighbours, "neighbours", 20, "neighbours kept per item")
-	fl.IntVar(&cfg.Rank, "rank", 0, "appetence rank (0: 16, or 32 from 200 categories)")
+	fl.IntVar(&cfg.Rank, "rank", 0, "appetence rank (0: a fifth of the categories, 2 to 32)")
 	fl.Uint64Var(&cfg.Version, "version", 0, "bundle version (0: the creation time)")
 	if err := parse(fl, args[1:]); err != nil {
 		return err

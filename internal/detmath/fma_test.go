@@ -23,15 +23,9 @@ func checkNoFusion(t *testing.T, pkg string) {
 	if err != nil {
 		t.Skip("go command not found")
 	}
-	targets := [][]string{
-		{"GOARCH=arm64"},
-		{"GOARCH=amd64", "GOAMD64=v3"},
-		{"GOARCH=ppc64le"},
-		{"GOARCH=s390x"},
-		{"GOARCH=riscv64"},
-		{"GOARCH=loong64"},
-	}
-	for _, env := range targets {
+	// The two fusing targets Presage ships to; ppc64le, s390x, riscv64 and loong64 fuse too and pass
+	// (checked when this test was written) but cost a cold build each.
+	for _, env := range [][]string{{"GOARCH=arm64"}, {"GOARCH=amd64", "GOAMD64=v3"}} {
 		t.Run(env[0], func(t *testing.T) {
 			cmd := exec.Command(gobin, "build", "-o", "/dev/null", "-gcflags="+pkg+"=-S", pkg)
 			cmd.Env = append(cmd.Environ(), append([]string{"GOOS=linux", "CGO_ENABLED=0"}, env...)...)

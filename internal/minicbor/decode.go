@@ -348,6 +348,7 @@ func (d *Decoder) body(major byte, n uint64, start int, ib byte) []byte {
 }
 
 // Text reads a text string into a new Go string; invalid UTF-8 is an error.
+//
 //go:noinline
 func (d *Decoder) Text() string {
 	return string(d.str(majorText))

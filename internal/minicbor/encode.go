@@ -28,7 +28,8 @@ const (
 // encoding. It writes the deterministic form that cborx.EncMode also writes: shortest integer
 // and length heads, definite lengths only, float32 always as a 4-byte float and float64 always as
 // an 8-byte float (no shortening, NaN payloads kept), so that the two codecs agree byte for byte.
-// The zero value is ready to use.
+// The zero value is ready to use. Most methods are marked noinline: generated code calls them
+// once per field, and in the wasm module a call is far smaller than an inlined append.
 type Encoder struct {
 	buf []byte
 }
@@ -73,6 +74,7 @@ func (e *Encoder) put(ib byte, v uint64, n int) {
 func (e *Encoder) Uint(v uint64) { e.head(majorUint, v) }
 
 // Int writes a signed integer: major type 0 when v ≥ 0, major type 1 (-1-n) otherwise.
+//
 //go:noinline
 func (e *Encoder) Int(v int64) {
 	if v < 0 {
@@ -89,6 +91,7 @@ func (e *Encoder) Float32(f float32) { e.put(ibFloat32, uint64(math.Float32bits(
 func (e *Encoder) Float64(f float64) { e.put(ibFloat64, math.Float64bits(f), 8) }
 
 // Bool writes false or true.
+//
 //go:noinline
 func (e *Encoder) Bool(b bool) {
 	if b {
@@ -100,6 +103,7 @@ func (e *Encoder) Bool(b bool) {
 
 // Text writes a text string. s is written as is: the caller keeps it valid UTF-8, or the
 // decoders (this one and cborx.DecMode) will refuse it.
+//
 //go:noinline
 func (e *Encoder) Text(s string) {
 	e.head(majorText, uint64(len(s)))
@@ -107,6 +111,7 @@ func (e *Encoder) Text(s string) {
 }
 
 // ByteString writes a byte string (a nil slice too; see [EncodeBytes] for nil as null).
+//
 //go:noinline
 func (e *Encoder) ByteString(b []byte) {
 	e.head(majorBytes, uint64(len(b)))
@@ -120,6 +125,7 @@ func (e *Encoder) ArrayHeader(n int) { e.head(majorArray, uint64(n)) }
 func (e *Encoder) MapHeader(n int) { e.head(majorMap, uint64(n)) }
 
 // Null writes null.
+//
 //go:noinline
 func (e *Encoder) Null() { e.buf = append(e.buf, ibNull) }
 

@@ -1,13 +1,12 @@
 // Package msg formats error messages without package fmt, which costs the wasm module about 100 KB.
 //
 // It understands %d (integers), %s (strings, errors, anything with String), %q (strings, quoted),
-// %g (floats, shortest round-trip form via strconv) and %%. Anything else is printed as %!verb.
+// %g (floats, to 6 significant digits: enough for a message, without strconv's tables) and %%.
+// Anything else is printed as %!verb. [Is] and [As] walk error chains without package errors,
+// whose Is and As pull reflection into the module.
 package msg
 
-import (
-	"strconv"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // Errorf returns an error that wraps sentinel (errors.Is matches it) and reads
 // "<sentinel>: <formatted detail>".
@@ -56,32 +55,32 @@ func appendArg(b []byte, verb byte, arg any) []byte {
 	case 'd':
 		switch v := arg.(type) {
 		case int:
-			return strconv.AppendInt(b, int64(v), 10)
+			return AppendInt(b, int64(v))
 		case int8:
-			return strconv.AppendInt(b, int64(v), 10)
+			return AppendInt(b, int64(v))
 		case int16:
-			return strconv.AppendInt(b, int64(v), 10)
+			return AppendInt(b, int64(v))
 		case int32:
-			return strconv.AppendInt(b, int64(v), 10)
+			return AppendInt(b, int64(v))
 		case int64:
-			return strconv.AppendInt(b, v, 10)
+			return AppendInt(b, v)
 		case uint:
-			return strconv.AppendUint(b, uint64(v), 10)
+			return appendUint(b, uint64(v))
 		case uint8:
-			return strconv.AppendUint(b, uint64(v), 10)
+			return appendUint(b, uint64(v))
 		case uint16:
-			return strconv.AppendUint(b, uint64(v), 10)
+			return appendUint(b, uint64(v))
 		case uint32:
-			return strconv.AppendUint(b, uint64(v), 10)
+			return appendUint(b, uint64(v))
 		case uint64:
-			return strconv.AppendUint(b, v, 10)
+			return appendUint(b, v)
 		}
 	case 'g':
 		switch v := arg.(type) {
 		case float64:
-			return strconv.AppendFloat(b, v, 'g', -1, 64)
+			return AppendFloat(b, v)
 		case float32:
-			return strconv.AppendFloat(b, float64(v), 'g', -1, 32)
+			return AppendFloat(b, float64(v))
 		}
 	case 's', 'q':
 		var s string
@@ -127,3 +126,149 @@ func appendQuoted(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
+
+// AppendInt appends the decimal form of v.
+func AppendInt(b []byte, v int64) []byte {
+	if v < 0 {
+		return appendUint(append(b, '-'), uint64(-v))
+	}
+	return appendUint(b, uint64(v))
+}
+
+func appendUint(b []byte, v uint64) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(b, buf[i:]...)
+}
+
+// AppendFloat appends v with up to 6 significant digits, in plain or exponent form like %g.
+func AppendFloat(b []byte, v float64) []byte {
+	switch {
+	case v != v:
+		return append(b, "NaN"...)
+	case v > maxFloat:
+		return append(b, "+Inf"...)
+	case v < -maxFloat:
+		return append(b, "-Inf"...)
+	case v == 0:
+		return append(b, '0')
+	case v < 0:
+		b = append(b, '-')
+		v = -v
+	}
+	exp := 0
+	for v >= 10 {
+		v /= 10
+		exp++
+	}
+	for v < 1 {
+		v *= 10
+		exp--
+	}
+	digits := uint64(v*1e5 + 0.5) // 6 significant digits
+	if digits >= 1000000 {
+		digits /= 10
+		exp++
+	}
+	var d [6]byte
+	for i := 5; i >= 0; i-- {
+		d[i] = byte('0' + digits%10)
+		digits /= 10
+	}
+	n := 6
+	for n > 1 && d[n-1] == '0' {
+		n--
+	}
+	if exp < -4 || exp >= 6 {
+		b = append(b, d[0])
+		if n > 1 {
+			b = append(append(b, '.'), d[1:n]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b, exp = append(b, '-'), -exp
+		} else {
+			b = append(b, '+')
+		}
+		if exp < 10 {
+			b = append(b, '0')
+		}
+		return appendUint(b, uint64(exp))
+	}
+	if exp < 0 {
+		b = append(b, '0', '.')
+		for i := -1; i > exp; i-- {
+			b = append(b, '0')
+		}
+		return append(b, d[:n]...)
+	}
+	if n <= exp+1 {
+		b = append(b, d[:n]...)
+		for i := n; i <= exp; i++ {
+			b = append(b, '0')
+		}
+		return b
+	}
+	b = append(b, d[:exp+1]...)
+	return append(append(b, '.'), d[exp+1:n]...)
+}
+
+// Is reports whether target is in err's chain, following Unwrap() error and Unwrap() []error.
+// Targets are sentinel errors of comparable types, so comparing with == cannot panic.
+func Is(err, target error) bool {
+	for err != nil {
+		if err == target {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if Is(e, target) {
+					return true
+				}
+			}
+			return false
+		case interface{ Is(error) bool }:
+			return u.Is(target)
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// As finds the first error of type T in err's chain.
+func As[T error](err error) (T, bool) {
+	for err != nil {
+		if t, ok := err.(T); ok {
+			return t, true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if t, ok := As[T](e); ok {
+					return t, true
+				}
+			}
+			err = nil
+		default:
+			err = nil
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+const maxFloat = 1.7976931348623157e308

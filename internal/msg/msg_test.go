@@ -14,7 +14,7 @@ func TestSprintfMatchesFmt(t *testing.T) {
 	}{
 		{"ints", "%d %d %d %d", []any{-7, uint8(255), int64(-1 << 62), uint64(1 << 63)}},
 		{"strings", "a %s b %q", []any{"x y", "quote\" back\\ tab\t"}},
-		{"floats", "%g %g %g", []any{0.1, float32(0.1), 1e300}},
+		{"floats", "%g %g %g %g %g %g", []any{0.1, float32(0.25), 1e300, -3.5, 123456.0, 0.000123}},
 		{"error", "wrapped: %s", []any{errors.New("boom")}},
 		{"percent", "100%% sure %d", []any{3}},
 		{"utf8", "%q", []any{"café ☕"}},
@@ -49,5 +49,39 @@ func TestErrorfWraps(t *testing.T) {
 	}
 	if err.Error() != `models: bad bundle: items[3]: "a"` {
 		t.Errorf("message %q", err.Error())
+	}
+}
+
+func TestIsAs(t *testing.T) {
+	sentinel := errors.New("sentinel")
+	other := errors.New("other")
+	wrapped := fmt.Errorf("ctx: %w", Errorf(sentinel, "detail"))
+	joined := errors.Join(other, wrapped)
+	for _, c := range []struct {
+		name   string
+		err    error
+		target error
+		want   bool
+	}{
+		{"direct", sentinel, sentinel, true},
+		{"wrapped twice", wrapped, sentinel, true},
+		{"joined", joined, sentinel, true},
+		{"absent", wrapped, other, false},
+		{"nil", nil, sentinel, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Is(c.err, c.target); got != c.want || got != errors.Is(c.err, c.target) {
+				t.Errorf("Is = %v, errors.Is = %v, want %v", got, errors.Is(c.err, c.target), c.want)
+			}
+		})
+	}
+	type myErr struct{ error }
+	e := &myErr{sentinel}
+	got, ok := As[*myErr](fmt.Errorf("x: %w", e))
+	if !ok || got != e {
+		t.Errorf("As did not find *myErr")
+	}
+	if _, ok := As[*myErr](joined); ok {
+		t.Errorf("As found *myErr where there is none")
 	}
 }

@@ -9,10 +9,25 @@ import (
 	"github.com/presage-dev/presage/internal/minicbor"
 )
 
-// benchHost is a host with a bundle loaded and the profile of a visitor who has visited once.
-func benchHost(b *testing.B, pool int) (*Host, []byte) {
+// modes runs a benchmark with interruptible calls (the default) and without: the difference is the
+// cost of wazero's termination checks (see Config.WithInterruptibleCalls).
+func modes(b *testing.B, pool int, f func(b *testing.B, h *Host, profile []byte)) {
+	for _, m := range []struct {
+		name      string
+		interrupt bool
+	}{{"interruptible", true}, {"uninterruptible", false}} {
+		b.Run(m.name, func(b *testing.B) {
+			h, profile := benchHost(b, testConfig(b).WithPoolSize(pool).WithInterruptibleCalls(m.interrupt))
+			f(b, h, profile)
+		})
+	}
+}
+
+// benchHost is a host with a bundle loaded, every instance created, and the profile of a visitor
+// who has visited once.
+func benchHost(b *testing.B, cfg Config) (*Host, []byte) {
 	b.Helper()
-	h := newHost(b, testConfig(b).WithTrustedKeys(testPub).WithPoolSize(pool))
+	h := newHost(b, cfg.WithTrustedKeys(testPub))
 	ctx := context.Background()
 	if _, err := h.LoadBundle(ctx, signed(testBundle(1, "bench"))); err != nil {
 		b.Fatal(err)
@@ -21,7 +36,7 @@ func benchHost(b *testing.B, pool int) (*Host, []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var held []*Session // create and warm every instance
+	var held []*Session
 	for range h.cfg.poolSize {
 		s, err := h.Acquire(ctx)
 		if err != nil {
@@ -35,96 +50,107 @@ func benchHost(b *testing.B, pool int) (*Host, []byte) {
 	return h, profile
 }
 
+// pageView is the request of the Handle benchmarks: one page view, one slot to decide.
+func pageView() *wire.Request {
+	return &wire.Request{Now: t0 + 60_000, Seed: 3, Slots: []string{"hero"},
+		Events: []wire.Event{{Type: wire.EventPageView, Time: t0 + 60_000, Page: wire.PageCategory}}}
+}
+
 // BenchmarkAcquireLoadProfileRelease is the fixed cost of serving a visitor: a new one (empty
 // profile) and a returning one (the profile of one earlier visit).
 func BenchmarkAcquireLoadProfileRelease(b *testing.B) {
-	h, profile := benchHost(b, 1)
-	ctx := context.Background()
-	for _, bb := range []struct {
-		name    string
-		profile []byte
-	}{{"new", nil}, {"returning", profile}} {
-		b.Run(bb.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for i := 0; b.Loop(); i++ {
-				s, err := h.Acquire(ctx)
-				if err != nil {
-					b.Fatal(err)
+	modes(b, 1, func(b *testing.B, h *Host, profile []byte) {
+		ctx := context.Background()
+		for _, bb := range []struct {
+			name    string
+			profile []byte
+		}{{"new", nil}, {"returning", profile}} {
+			b.Run(bb.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					s, err := h.Acquire(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := s.LoadProfile(bb.profile, uint64(i)); err != nil {
+						b.Fatal(err)
+					}
+					s.Release()
 				}
-				if err := s.LoadProfile(bb.profile, uint64(i)); err != nil {
-					b.Fatal(err)
-				}
-				s.Release()
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // BenchmarkHostHandle is one page view end to end, as an edge serves it: acquire, load profile,
 // handle, save profile, release.
 func BenchmarkHostHandle(b *testing.B) {
-	h, profile := benchHost(b, 1)
-	ctx := context.Background()
-	req := pageView()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := h.Handle(ctx, profile, req); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkHostHandleParallel is BenchmarkHostHandle from GOMAXPROCS goroutines over a pool of as
-// many instances.
-func BenchmarkHostHandleParallel(b *testing.B) {
-	h, profile := benchHost(b, 0)
-	ctx := context.Background()
-	req := pageView()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
+	modes(b, 1, func(b *testing.B, h *Host, profile []byte) {
+		ctx := context.Background()
+		req := pageView()
+		b.ReportAllocs()
+		for b.Loop() {
 			if _, _, err := h.Handle(ctx, profile, req); err != nil {
-				b.Error(err)
-				return
+				b.Fatal(err)
 			}
 		}
 	})
 }
 
-// BenchmarkSessionHandle is one OpHandle on a held session: encode, call, decode.
-func BenchmarkSessionHandle(b *testing.B) {
-	h, profile := benchHost(b, 1)
-	s := acquire(b, h)
-	if err := s.LoadProfile(profile, 1); err != nil {
-		b.Fatal(err)
-	}
-	req := pageView()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Handle(req); err != nil {
-			b.Fatal(err)
-		}
-	}
+// BenchmarkHostHandleParallel is BenchmarkHostHandle from GOMAXPROCS goroutines over a pool of as
+// many instances.
+func BenchmarkHostHandleParallel(b *testing.B) {
+	modes(b, 0, func(b *testing.B, h *Host, profile []byte) {
+		ctx := context.Background()
+		req := pageView()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, _, err := h.Handle(ctx, profile, req); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
 
-// BenchmarkCallInfo is the raw ABI round trip of OpInfo (reply appended to a reused buffer).
-func BenchmarkCallInfo(b *testing.B) {
-	h, _ := benchHost(b, 1)
-	s := acquire(b, h)
-	buf := make([]byte, 0, 4096)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		if buf, err = s.AppendCall(buf[:0], wire.OpInfo, nil); err != nil {
+// BenchmarkSessionHandle is one OpHandle on a held session: encode, call, decode.
+func BenchmarkSessionHandle(b *testing.B) {
+	modes(b, 1, func(b *testing.B, h *Host, profile []byte) {
+		s := acquire(b, h)
+		if err := s.LoadProfile(profile, 1); err != nil {
 			b.Fatal(err)
 		}
-	}
+		req := pageView()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Handle(req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCallInfo is the raw ABI round trip of OpInfo, the reply appended to a reused buffer.
+func BenchmarkCallInfo(b *testing.B) {
+	modes(b, 1, func(b *testing.B, h *Host, _ []byte) {
+		s := acquire(b, h)
+		buf := make([]byte, 0, 4096)
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if buf, err = s.AppendCall(buf[:0], wire.OpInfo, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkNative runs the operations of the other benchmarks on the native agent, through the same
 // byte-level Call: the floor that the wasm figures compare with.
 func BenchmarkNative(b *testing.B) {
-	_, profile := benchHost(b, 1)
+	_, profile := benchHost(b, testConfig(b).WithPoolSize(1))
 	a := agent.New()
 	out := a.Call(wire.OpLoadBundle, signed(testBundle(1, "bench")), nil)
 	for _, bb := range []struct {
@@ -144,10 +170,4 @@ func BenchmarkNative(b *testing.B) {
 			}
 		})
 	}
-}
-
-// pageView is the request of the Handle benchmarks: one page view, one slot to decide.
-func pageView() *wire.Request {
-	return &wire.Request{Now: t0 + 60_000, Seed: 3, Slots: []string{"hero"},
-		Events: []wire.Event{{Type: wire.EventPageView, Time: t0 + 60_000, Page: wire.PageCategory}}}
 }

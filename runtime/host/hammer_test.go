@@ -20,10 +20,11 @@ func TestHammer(t *testing.T) {
 		perSwaps = 15 // sessions per worker between two swaps, roughly
 	)
 	iters := perSwaps * bundles
-	if testing.Short() {
-		iters = 20
+	if testing.Short() || raceEnabled {
+		iters = 4 * bundles
 	}
-	h := newHost(t, testConfig(t).WithTrustedKeys(testPub).WithPoolSize(pool))
+	// A generous timeout: this test is about consistency, and calls are slow under -race.
+	h := newHost(t, testConfig(t).WithTrustedKeys(testPub).WithPoolSize(pool).WithCallTimeout(time.Minute))
 	ctx := context.Background()
 	if _, err := h.LoadBundle(ctx, signed(testBundle(1, "v1"))); err != nil {
 		t.Fatal(err)

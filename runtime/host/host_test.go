@@ -671,3 +671,31 @@ func TestReleasedSession(t *testing.T) {
 		t.Errorf("Call after Release: got %v, want ErrReleased", err)
 	}
 }
+
+// TestUninterruptible checks the mode without wazero's termination checks: everything works, an
+// expired context still fails before the call, and a short timeout no longer interrupts.
+func TestUninterruptible(t *testing.T) {
+	h := newHost(t, testConfig(t).WithTrustedKeys(testPub).WithPoolSize(1).
+		WithInterruptibleCalls(false).WithCallTimeout(time.Nanosecond))
+	if _, err := h.LoadBundle(context.Background(), signed(testBundle(1, "calm"))); err != nil {
+		t.Fatal(err)
+	}
+	ans, p, err := h.Handle(context.Background(), nil, visit(t0))
+	if err != nil || ans.Decisions[0].Content != "calm" || len(p) == 0 {
+		t.Fatalf("Handle: %+v, %d bytes, %v", ans, len(p), err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	s, err := h.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	<-ctx.Done()
+	if _, err := s.Info(); !errors.Is(err, ErrDeadline) {
+		t.Fatalf("call with an expired context: got %v, want ErrDeadline", err)
+	}
+	if s.in == nil || h.live.Load() != 1 {
+		t.Errorf("a call refused before it started lost its instance")
+	}
+}
