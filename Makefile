@@ -20,7 +20,7 @@ test: tools ## all the tests: unit, race (host pool), module conformance, exampl
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short ./runtime/... ./agent/... ./internal/minicbor/...
-	GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null $(WASM_FLAGS) ./wasm
+	GOWASM=satconv,signext GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null $(WASM_FLAGS) ./wasm
 
 test-short: ## the fast tests only
 	$(GO) test -short ./...
@@ -33,7 +33,7 @@ check: ## gofmt, vet, go mod tidy, the module's import rules, cross-builds
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
-	GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null $(WASM_FLAGS) ./wasm
+	GOWASM=satconv,signext GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null $(WASM_FLAGS) ./wasm
 	GOOS=js GOARCH=wasm $(GO) build ./agent/... ./models ./internal/minicbor ./internal/detmath
 	$(GO) test -count=1 -run 'TestModuleImports' ./wasm
 

@@ -115,4 +115,3 @@ func inspectModule(ctx context.Context, w io.Writer, mod []byte) error {
 		strings.Join(info.Models, ", "), strings.Join(info.Campaigns, ", "))
 	return nil
 }
-
