@@ -15,13 +15,52 @@ func (a *Agent) Call(op wire.Op, in, out []byte) (reply []byte) {
 	var r wire.Reply
 	defer func() {
 		if p := recover(); p != nil {
-			reply = minicbor.Marshal(out[:0], &wire.Reply{Err: &wire.Error{Code: wire.CodeInternal, Message: panicText(p)}})
+			reply = encodeReply(out, &wire.Reply{Err: &wire.Error{Code: wire.CodeInternal, Message: panicText(p)}})
 		}
 	}()
 	if err := a.call(op, in, &r); err != nil {
 		r = wire.Reply{Err: toWireError(err)}
 	}
-	return minicbor.Marshal(out[:0], &r)
+	return encodeReply(out, &r)
+}
+
+// The codec is called directly, never through minicbor.Marshal's interfaces: an interface call of
+// EncodeCBOR or DecodeCBOR would make the linker keep both methods of every type, which costs the
+// module tens of kilobytes of decoders it never runs.
+
+func encodeReply(out []byte, r *wire.Reply) []byte {
+	var e minicbor.Encoder
+	e.Reset(out[:0])
+	r.EncodeCBOR(&e)
+	return e.Bytes()
+}
+
+func encodeProfile(dst []byte, p *Profile) []byte {
+	var e minicbor.Encoder
+	e.Reset(dst)
+	p.EncodeCBOR(&e)
+	return e.Bytes()
+}
+
+// Inputs are bounded before decoding: a CBOR message of many empty maps decodes to one struct per
+// byte, so the input size bounds the memory a hostile request can make the module allocate.
+const (
+	maxRequestBytes = 64 << 10
+	maxProfileBytes = 8 << 10
+)
+
+// requestLimits are the decoder limits for requests: far above what a valid request holds (64
+// events, 64 lines, 16 slots), far below what could exhaust the module's memory.
+var requestLimits = minicbor.Limits{MaxDepth: 8, MaxArray: 256, MaxMap: 64, MaxString: 4096}
+
+func decodeRequest(in []byte, req *wire.Request) error {
+	if len(in) > maxRequestBytes {
+		return &wire.Error{Code: wire.CodeTooLarge, Message: msg.Sprintf("request of %d bytes, at most %d", len(in), maxRequestBytes)}
+	}
+	var d minicbor.Decoder
+	d.Reset(in, requestLimits)
+	req.DecodeCBOR(&d)
+	return d.Finish()
 }
 
 func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
@@ -33,7 +72,7 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 		return a.LoadBundle(in, 0)
 	case wire.OpSaveProfile:
 		if a.Persistent() {
-			r.Profile = minicbor.Marshal(nil, &a.p)
+			r.Profile = encodeProfile(nil, &a.p)
 		}
 		return nil
 	case wire.OpExplain:
@@ -44,7 +83,10 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 		return &wire.Error{Code: wire.CodeUnknownOp, Message: msg.Sprintf("operation %d", uint32(op))}
 	}
 	var req wire.Request
-	if err := minicbor.Unmarshal(in, &req, minicbor.DefaultLimits); err != nil {
+	if err := decodeRequest(in, &req); err != nil {
+		if we, ok := err.(*wire.Error); ok {
+			return we
+		}
 		return msg.Errorf(ErrBadRequest, "%s", err)
 	}
 	switch op {
@@ -75,7 +117,14 @@ func (a *Agent) LoadProfile(data []byte, seed uint64) error {
 		return nil
 	}
 	var p Profile
-	if err := minicbor.Unmarshal(data, &p, minicbor.DefaultLimits); err != nil {
+	if len(data) > maxProfileBytes {
+		a.Start(nil, seed)
+		return msg.Errorf(ErrBadProfile, "%d bytes, at most %d; started a new profile", len(data), maxProfileBytes)
+	}
+	var d minicbor.Decoder
+	d.Reset(data, requestLimits)
+	p.DecodeCBOR(&d)
+	if err := d.Finish(); err != nil {
 		a.Start(nil, seed)
 		return msg.Errorf(ErrBadProfile, "%s; started a new profile", err)
 	}
@@ -93,7 +142,7 @@ func (a *Agent) SaveProfile(dst []byte) []byte {
 	if !a.Persistent() {
 		return dst
 	}
-	return minicbor.Marshal(dst, &a.p)
+	return encodeProfile(dst, &a.p)
 }
 
 // LoadBundle decodes a bundle envelope and switches to it (see SetBundle). The envelope's signature

@@ -84,7 +84,7 @@ func (a *Appetence) Fold(q []int8, cats []int, weights []float64) (vscale float6
 // Scores sets dst[c] = Factors[c] · q for every category c: exact int32 dot products of int8
 // vectors. dst must hold Categories() entries and q Rank entries. This is the scalar kernel, fully
 // unrolled for rank 32. An AppetenceKernel (NewAppetenceKernel), which repacks the factors once per
-// bundle, computes the same numbers about 3× faster.
+// bundle, computes the same numbers 2.5–4× faster.
 func (a *Appetence) Scores(dst []int32, q []int8) {
 	R := int(a.Rank)
 	n := a.Categories()

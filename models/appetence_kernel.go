@@ -1,8 +1,8 @@
 package models
 
-// AppetenceKernel computes the same dot products as Appetence.Scores, about 3× faster, from a copy
-// of the factors repacked once per bundle (SWAR: SIMD within a register). Build it when a bundle is
-// loaded; it is read-only afterwards.
+// AppetenceKernel computes the same dot products as Appetence.Scores, 2.5× (wazero) to 4× (native)
+// faster, from a copy of the factors repacked once per bundle (SWAR: SIMD within a register). Build
+// it when a bundle is loaded; it is read-only afterwards.
 //
 // Three categories share one int64: packed = F[c₀][j] + F[c₁][j]·2²¹ + F[c₂][j]·2⁴², so a single
 // 64-bit multiply by q[j] and one addition advance three dot products at once. Over a block of up

@@ -7,17 +7,31 @@ import (
 
 // Encode returns the bundle's canonical CBOR: integer keys in ascending order, shortest integer
 // heads, no indefinite lengths. The same bundle always gives the same bytes, which is what is signed.
-func (b *Bundle) Encode() []byte { return minicbor.Marshal(nil, b) }
+func (b *Bundle) Encode() []byte {
+	var e minicbor.Encoder
+	b.EncodeCBOR(&e)
+	return e.Bytes()
+}
 
 // Encode returns the envelope's canonical CBOR.
-func (e *Envelope) Encode() []byte { return minicbor.Marshal(nil, e) }
+func (e *Envelope) Encode() []byte {
+	var enc minicbor.Encoder
+	e.EncodeCBOR(&enc)
+	return enc.Bytes()
+}
+
+// The codec is called directly, never through minicbor's Marshaler interfaces, so that the module
+// links only the methods it uses (see agent/call.go).
 
 // Decode reads a bundle's payload with the bundle limits, then validates it. Byte-string tables of the
 // bundle (neighbours, factors) alias payload: keep payload unchanged while the bundle is in use.
 // A payload of another format version gives ErrUnknownFormat even when it no longer decodes as this one.
 func Decode(payload []byte) (*Bundle, error) {
 	b := new(Bundle)
-	if err := minicbor.Unmarshal(payload, b, minicbor.BundleLimits); err != nil {
+	var d minicbor.Decoder
+	d.Reset(payload, minicbor.BundleLimits)
+	b.DecodeCBOR(&d)
+	if err := d.Finish(); err != nil {
 		if f, ok := peekFormat(payload); ok && f != FormatVersion {
 			return nil, msg.Errorf(ErrUnknownFormat, "format %d, this module reads %d", f, FormatVersion)
 		}
@@ -32,7 +46,10 @@ func Decode(payload []byte) (*Bundle, error) {
 // DecodeEnvelope reads the signed container without checking the signature (see package signing).
 func DecodeEnvelope(data []byte) (*Envelope, error) {
 	e := new(Envelope)
-	if err := minicbor.Unmarshal(data, e, minicbor.BundleLimits); err != nil {
+	var d minicbor.Decoder
+	d.Reset(data, minicbor.BundleLimits)
+	e.DecodeCBOR(&d)
+	if err := d.Finish(); err != nil {
 		return nil, msg.Errorf(ErrBadBundle, "envelope: %s", err)
 	}
 	if len(e.Payload) == 0 {

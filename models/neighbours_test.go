@@ -100,7 +100,7 @@ func TestRecommend(t *testing.T) {
 			t.Errorf("got %v", got)
 		}
 		for i, v := range s.score {
-			if v != 0 || s.mark[i] {
+			if v != 0 || (s.mark[i] != 0) != (i == len(s.mark)-1) {
 				t.Fatalf("scratch not reset at %d", i)
 			}
 		}

@@ -14,7 +14,8 @@ import (
 // Defaults of a [Config]. They are what a zero Config and [NewConfig] give.
 const (
 	// DefaultMemoryLimitPages is the ceiling on one instance's linear memory: 512 pages of 64 KiB,
-	// 32 MiB. The agent runs in about 3 MiB; the rest is room for large bundles and requests.
+	// 32 MiB. An instance serving small bundles settles at 5–10 MiB; the rest is room for large bundles
+	// and requests.
 	DefaultMemoryLimitPages = 512
 
 	// DefaultCallTimeout bounds one call into the module. An answer takes well under a millisecond;
@@ -66,7 +67,7 @@ func (c Config) WithCompilationCacheDir(dir string) Config {
 }
 
 // WithPoolSize bounds the number of instances, hence of concurrent sessions: one instance is
-// single-threaded and costs about 3 MiB. Instances are created on demand up to n; when all are busy,
+// single-threaded and holds 5–10 MiB. Instances are created on demand up to n; when all are busy,
 // [Host.Acquire] waits. 0 means runtime.GOMAXPROCS(0).
 func (c Config) WithPoolSize(n int) Config {
 	c.poolSize = n

@@ -10,10 +10,13 @@
 //
 //   - Compiling takes one to three seconds; the compilation cache (on by default, see
 //     [Config.WithCompilationCacheDir]) brings a later New down to tens of milliseconds.
-//   - A new instance takes a few milliseconds (the Go runtime starts) and about 3 MiB. The pool
+//   - A new instance takes a few milliseconds (the Go runtime starts) and 5–10 MiB. The pool
 //     creates instances on demand up to [Config.WithPoolSize] and reuses them.
-//   - A call costs the operation's work under wazero plus a few microseconds of ABI: the request is
+//   - A call costs the operation's work under wazero plus about a microsecond of ABI: the request is
 //     written into the module's input buffer, whose address is cached, and the reply decoded in place.
+//   - Calls are interruptible by default, so that a deadline holds even if the module loops; wazero
+//     makes that cost 4–7× on every call of a Go-compiled module. [Config.WithInterruptibleCalls]
+//     trades it away.
 //
 // # Bundles
 //

@@ -72,7 +72,8 @@ func TestConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.memoryPages != DefaultMemoryLimitPages || s.callTimeout != DefaultCallTimeout || s.poolSize < 1 || s.skipVerify {
+		if s.memoryPages != DefaultMemoryLimitPages || s.callTimeout != DefaultCallTimeout || s.poolSize < 1 ||
+			s.skipVerify || !s.interrupt || s.stderr == nil {
 			t.Errorf("defaults: %+v", s)
 		}
 	})
@@ -535,9 +536,10 @@ func TestDeadline(t *testing.T) {
 	t.Run("call overruns its timeout", func(t *testing.T) {
 		s := acquire(t, h)
 		before := h.live.Load()
+		saved := h.cfg.callTimeout
 		h.cfg.callTimeout = time.Microsecond // no call finishes in a microsecond
 		_, err := s.Handle(visit(t0))
-		h.cfg.callTimeout = DefaultCallTimeout
+		h.cfg.callTimeout = saved
 		if !errors.Is(err, ErrDeadline) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("got %v, want ErrDeadline", err)
 		}

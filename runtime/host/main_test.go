@@ -65,9 +65,10 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// testConfig is the configuration of most tests: the shared cache, the module's stderr in the log.
+// testConfig is the configuration of most tests: the shared cache, the module's stderr in the log,
+// and a call timeout long enough for -race on a busy machine (the deadline tests set their own).
 func testConfig(t testing.TB) Config {
-	return NewConfig().WithCompilationCacheDir(cacheDir).WithStderr(tbWriter{t})
+	return NewConfig().WithCompilationCacheDir(cacheDir).WithStderr(tbWriter{t}).WithCallTimeout(30 * time.Second)
 }
 
 type tbWriter struct{ t testing.TB }

@@ -14,8 +14,9 @@ import (
 // methods mirror the module's operations (see agent/wire.Op). A Session is not safe for concurrent
 // use; it serves the same bundle from Acquire to Release.
 //
-// Errors: an error reply of the module is returned as a *wire.Error and leaves the session usable.
-// Any other error (ErrTrap, ErrDeadline, ErrClosed) means the instance failed and was discarded:
+// Errors: an error reply of the module is returned as a *wire.Error and leaves the session usable,
+// and so does ErrDeadline for a context that had ended before the call started. Any other error
+// (ErrTrap, ErrDeadline during the call, ErrClosed) means the instance failed and was discarded:
 // every later call of the session returns that same error, and Release only forgets it.
 type Session struct {
 	h    *Host
