@@ -6,15 +6,17 @@ import (
 	"github.com/presage-dev/presage/internal/detmath"
 )
 
-// Appetence scoring, in three steps per visitor:
+// Appetence scoring. Once per bundle, Projection computes P, whose row c is (FᵀF + λI)⁻¹ F[c] for the
+// int8 factors F and the ridge λ = Lambda (float64, in a fixed order with every product rounded, so P
+// is bit-identical everywhere). Then, per visitor:
 //
-//  1. Fold: v = Σ_c affinity_c · FoldIn[c] over the visitor's few affine categories (float64),
-//     quantised to int8: v ≈ vscale · q.
-//  2. Scores: for every category c, the exact integer dot d_c = Factors[c] · q (int8·int8 summed
-//     in int32: identical everywhere, and the hot loop).
-//  3. Prob / TopCategories: appetence_c = σ(Slope · Scale · FoldScale · vscale · d_c + Intercept),
-//     since Scale·Factors[c] and FoldScale·vscale·q dequantise the two sides of the dot. All four
-//     factors are positive (Validate), so ranking by d_c is ranking by appetence.
+//  1. Fold: u = Σ_c affinity_c · P[c] over the visitor's few affine categories, which is the ridge
+//     fold-in u = (FᵀF + λI)⁻¹ Fᵀ a, quantised to int8: u ≈ vscale · q.
+//  2. Scores: for every category c, the exact integer dot d_c = F[c] · q (int8·int8 summed in
+//     int32: identical everywhere, and the hot loop).
+//  3. Prob / TopCategories: appetence_c = σ(Slope · vscale · d_c + Intercept), since F[c]·u is the
+//     fitted preference and vscale·q dequantises u. Slope and vscale are positive (Validate, Fold),
+//     so ranking by d_c is ranking by appetence.
 
 // DefaultTop is how many categories an answer lists when Appetence.Top is 0.
 const DefaultTop = 5
@@ -34,17 +36,20 @@ func (a *Appetence) Categories() int {
 	return len(a.Factors) / int(a.Rank)
 }
 
-// Fold projects a visitor's category affinities into the model's space: v = Σᵢ weights[i] ·
-// FoldIn[cats[i]], then quantises v into q (len(q) ≥ Rank) with q[j] = round(v[j]/vscale) in
-// [−127, 127] and returns vscale (0, with q all zero, when there is no signal). Categories out of
-// range and non-finite weights are skipped; cats and weights pair up to the shorter of the two.
-// The sum runs in the order given, with every product rounded, so q and vscale are bit-identical
-// everywhere.
-func (a *Appetence) Fold(q []int8, cats []int, weights []float64) (vscale float64) {
+// Fold projects a visitor's category affinities into the model's space with the projection proj
+// (from Projection): u = Σᵢ weights[i] · proj[cats[i]], then quantises u into q (len(q) ≥ Rank)
+// with q[j] = round(u[j]/vscale) in [−127, 127] and returns vscale (0, with q all zero, when there
+// is no signal). Categories out of range (of the model or of proj) and non-finite weights are
+// skipped; cats and weights pair up to the shorter of the two. The sum runs in the order given, with
+// every product rounded, so q and vscale are bit-identical everywhere.
+func (a *Appetence) Fold(q []int8, proj []float64, cats []int, weights []float64) (vscale float64) {
 	R := int(a.Rank)
 	q = q[:R]
 	var acc [MaxRank]float64
 	ncat := a.Categories()
+	if R > 0 {
+		ncat = min(ncat, len(proj)/R)
+	}
 	if len(weights) < len(cats) {
 		cats = cats[:len(weights)]
 	}
@@ -53,18 +58,19 @@ func (a *Appetence) Fold(q []int8, cats []int, weights []float64) (vscale float6
 		if c < 0 || c >= ncat || !finite(w) || w == 0 {
 			continue
 		}
-		row := a.FoldIn[c*R : c*R+R]
-		for j, f := range row {
-			acc[j] += float64(w * float64(int8(f)))
+		row := proj[c*R : c*R+R]
+		for j, p := range row {
+			acc[j] += float64(w * p)
 		}
 	}
-	m := 0.0
+	m, nan := 0.0, false
 	for _, x := range acc[:R] {
+		nan = nan || x != x // ∞−∞ from a degenerate projection: no signal rather than int8(NaN)
 		if ax := math.Abs(x); ax > m {
 			m = ax
 		}
 	}
-	if !(m > 0) || math.IsInf(m, 0) {
+	if nan || !(m > 0) || math.IsInf(m, 0) {
 		clear(q)
 		return 0
 	}
@@ -139,17 +145,11 @@ func scores32(dst []int32, F []byte, q []int8) {
 	}
 }
 
-// factor returns Slope·Scale·FoldScale·vscale, the logit per unit of dot product.
-func (a *Appetence) factor(vscale float64) float64 {
-	f := float64(float64(a.Slope) * float64(a.Scale))
-	f = float64(f * float64(a.FoldScale))
-	return float64(f * vscale)
-}
-
 // Logit returns the log-odds of appetence for a category with dot product dot (from Scores) for a
-// visitor folded in with vscale (from Fold): Slope·Scale·FoldScale·vscale·dot + Intercept.
+// visitor folded in with vscale (from Fold): Slope·vscale·dot + Intercept.
 func (a *Appetence) Logit(dot int32, vscale float64) float64 {
-	return float64(a.factor(vscale)*float64(dot)) + float64(a.Intercept)
+	f := float64(float64(a.Slope) * vscale)
+	return float64(f*float64(dot)) + float64(a.Intercept)
 }
 
 // Prob returns the appetence σ(Logit(dot, vscale)) in [0, 1].

@@ -12,12 +12,10 @@ import (
 // drawn over the whole int8 range (including -128) so that the kernels meet their extremes.
 func randAppetence(seed uint64, ncat, rank int) *Appetence {
 	r := rand.New(rand.NewPCG(seed, 1))
-	a := &Appetence{Rank: uint16(rank), Scale: 0.02, FoldScale: 0.01, Slope: 1.3, Intercept: -2}
+	a := &Appetence{Rank: uint16(rank), Scale: 0.02, Slope: 1.3, Intercept: -2, Lambda: 1000}
 	a.Factors = make([]byte, ncat*rank)
-	a.FoldIn = make([]byte, ncat*rank)
 	for i := range a.Factors {
 		a.Factors[i] = byte(r.IntN(256))
-		a.FoldIn[i] = byte(r.IntN(256))
 	}
 	return a
 }
@@ -81,16 +79,17 @@ func TestAppetenceKernelsAgree(t *testing.T) {
 }
 
 // benchVisitor folds a visitor with a handful of affine categories.
-func benchVisitor(a *Appetence) ([]int8, float64) {
+func benchVisitor(a *Appetence, proj []float64) ([]int8, float64) {
 	q := make([]int8, a.Rank)
-	vs := a.Fold(q, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
+	vs := a.Fold(q, proj, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
 	return q, vs
 }
 
 func BenchmarkAppetence(b *testing.B) {
 	a := randAppetence(1, 1000, 32)
 	k := NewAppetenceKernel(a)
-	q, vs := benchVisitor(a)
+	proj := a.Projection()
+	q, vs := benchVisitor(a, proj)
 	dots := make([]int32, 1000)
 	top := make([]CategoryScore, 0, 8)
 	b.Run("Scores/scalar", func(b *testing.B) {
@@ -105,21 +104,21 @@ func BenchmarkAppetence(b *testing.B) {
 	})
 	b.Run("Full/scalar", func(b *testing.B) {
 		for b.Loop() {
-			vs = a.Fold(q, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
+			vs = a.Fold(q, proj, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
 			a.Scores(dots, q)
 			top = a.TopCategories(top[:0], dots, vs, 5)
 		}
 	})
 	b.Run("Full/swar", func(b *testing.B) {
 		for b.Loop() {
-			vs = a.Fold(q, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
+			vs = a.Fold(q, proj, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
 			k.Scores(dots, q)
 			top = a.TopCategories(top[:0], dots, vs, 5)
 		}
 	})
 	b.Run("Fold", func(b *testing.B) {
 		for b.Loop() {
-			vs = a.Fold(q, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
+			vs = a.Fold(q, proj, []int{3, 17, 256, 511, 900}, []float64{2.5, 1, 0.7, 0.3, 0.1})
 		}
 	})
 	b.Run("Top5", func(b *testing.B) {
@@ -130,30 +129,35 @@ func BenchmarkAppetence(b *testing.B) {
 }
 
 func TestFold(t *testing.T) {
-	a := &Appetence{Rank: 3, Scale: 1, FoldScale: 1, Slope: 1,
-		FoldIn: []byte{1, 0, 0xFF, 0, 2, 0, 127, 0x80, 5}} // rows: (1,0,-1) (0,2,0) (127,-128,5)
-	a.Factors = make([]byte, len(a.FoldIn))
+	// Fold only sums and quantises rows of the projection it is given: hand-written rows test it.
+	a := &Appetence{Rank: 3, Scale: 1, Slope: 1, Lambda: 1, Factors: make([]byte, 9)}
+	proj := []float64{1, 0, -1, 0, 2, 0, 127, -128, 5}
 	q := make([]int8, 3)
 	tests := []struct {
 		name    string
+		proj    []float64
 		cats    []int
 		weights []float64
 		want    []int8
 		vscale  float64
 	}{
-		{"one category", []int{0}, []float64{2}, []int8{127, 0, -127}, 2.0 / 127},
-		{"two categories", []int{0, 1}, []float64{1, 1}, []int8{64, 127, -64}, 2.0 / 127}, // (1, 2, -1)
-		{"extreme row", []int{2}, []float64{1}, []int8{126, -127, 5}, 128.0 / 127},        // 127·127/128 = 126.0
-		{"skips bad input", []int{-1, 3, 1, 0}, []float64{1, 1, math.NaN(), math.Inf(1)}, []int8{0, 0, 0}, 0},
-		{"pairs to the shorter", []int{1, 0}, []float64{0.5}, []int8{0, 127, 0}, 1.0 / 127},
-		{"no signal", nil, nil, []int8{0, 0, 0}, 0},
+		{"one category", proj, []int{0}, []float64{2}, []int8{127, 0, -127}, 2.0 / 127},
+		{"two categories", proj, []int{0, 1}, []float64{1, 1}, []int8{64, 127, -64}, 2.0 / 127}, // (1, 2, -1)
+		{"extreme row", proj, []int{2}, []float64{1}, []int8{126, -127, 5}, 128.0 / 127},        // 127·127/128 = 126.0
+		{"skips bad input", proj, []int{-1, 3, 1, 0}, []float64{1, 1, math.NaN(), math.Inf(1)}, []int8{0, 0, 0}, 0},
+		{"pairs to the shorter", proj, []int{1, 0}, []float64{0.5}, []int8{0, 127, 0}, 1.0 / 127},
+		{"no signal", proj, nil, nil, []int8{0, 0, 0}, 0},
+		{"short projection", proj[:6], []int{2, 1}, []float64{1, 1}, []int8{0, 127, 0}, 2.0 / 127},
+		{"no projection", nil, []int{0, 1}, []float64{1, 1}, []int8{0, 0, 0}, 0},
+		{"overflow", []float64{1e308, 0, 0, -1e308, 0, 0, 0, 0, 0}, []int{0, 0}, []float64{2, 1}, []int8{0, 0, 0}, 0},
+		{"NaN", []float64{math.Inf(1), 1, 0, math.Inf(-1), 1, 0, 0, 0, 0}, []int{0, 1}, []float64{1, 1}, []int8{0, 0, 0}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := range q {
 				q[i] = 99
 			}
-			vs := a.Fold(q, tc.cats, tc.weights)
+			vs := a.Fold(q, tc.proj, tc.cats, tc.weights)
 			if !equal(q, tc.want) || math.Abs(vs-tc.vscale) > 1e-15 {
 				t.Errorf("Fold = %v, %v; want %v, %v", q, vs, tc.want, tc.vscale)
 			}
@@ -163,14 +167,14 @@ func TestFold(t *testing.T) {
 
 func TestAppetenceProb(t *testing.T) {
 	a := randAppetence(3, 50, 32)
-	q, vs := benchVisitor(a)
+	q, vs := benchVisitor(a, a.Projection())
 	if vs <= 0 {
 		t.Fatal("no signal")
 	}
 	dots := make([]int32, 50)
 	a.Scores(dots, q)
 	for c, d := range dots {
-		want := 1 / (1 + math.Exp(-(float64(a.Slope)*float64(a.Scale)*float64(a.FoldScale)*vs*float64(d) + float64(a.Intercept))))
+		want := 1 / (1 + math.Exp(-(float64(a.Slope)*vs*float64(d) + float64(a.Intercept))))
 		if got := a.Prob(d, vs); math.Abs(got-want) > 1e-15 {
 			t.Errorf("category %d: Prob = %v, want %v", c, got, want)
 		}
@@ -210,7 +214,7 @@ func TestTopK(t *testing.T) {
 		if got[0] != -5 || !equal(got[1:], want) {
 			t.Fatalf("TopK(%v, %d) = %v, want %v", scores, k, got[1:], want)
 		}
-		a := &Appetence{Rank: 1, Scale: 1, FoldScale: 1, Slope: 1, Top: uint16(k)}
+		a := &Appetence{Rank: 1, Scale: 1, Slope: 1, Top: uint16(k)}
 		cs := a.TopCategories(nil, scores, 0.01, 0)
 		if k == 0 {
 			want = naiveTop(scores, DefaultTop)
@@ -233,9 +237,10 @@ func TestAppetenceNoAllocation(t *testing.T) {
 	dots := make([]int32, 1000)
 	top := make([]CategoryScore, 0, 5)
 	idx := make([]int, 0, 5)
+	proj := a.Projection()
 	cats, weights := []int{3, 17, 256}, []float64{2.5, 1, 0.7}
 	allocs := testing.AllocsPerRun(50, func() {
-		vs := a.Fold(q, cats, weights)
+		vs := a.Fold(q, proj, cats, weights)
 		k.Scores(dots, q)
 		a.Scores(dots, q)
 		top = a.TopCategories(top[:0], dots, vs, 5)

@@ -66,19 +66,23 @@ type Neighbours struct {
 }
 
 // Appetence scores every category in one pass from a low-rank model. Factors holds
-// categories×Rank int8 category factors; FoldIn holds categories×Rank int8 rows of the fold-in
-// projection, so that the visitor vector is v = Σ_c affinity_c·FoldIn[c] (an ALS fold-in with the
-// category factors fixed). The appetence of category c is σ(Slope·Scale·(Factors[c]·q(v)) + Intercept),
-// where q quantises v to int8.
+// categories×Rank int8 category factors F. A visitor with category affinities a is folded in by ridge
+// regression with the category factors fixed, u = (FᵀF + Lambda·I)⁻¹ Fᵀ a (the least-squares visitor
+// vector given F), and u is quantised per visitor to int8 codes q with scale vscale (u ≈ vscale·q).
+// The appetence of category c is σ(Slope·vscale·(F[c]·q) + Intercept).
+//
+// The projection (FᵀF + Lambda·I)⁻¹ Fᵀ is not shipped: it is a function of F and Lambda, computed
+// on the device once per bundle (Appetence.Projection), which halves the model's download.
 type Appetence struct {
 	Rank      uint16  `cbor:"1,keyasint"`
 	Factors   []byte  `cbor:"2,keyasint"`
-	FoldIn    []byte  `cbor:"3,keyasint"`
-	Scale     float32 `cbor:"4,keyasint"` // dequantisation of Factors
-	FoldScale float32 `cbor:"5,keyasint"` // dequantisation of FoldIn
+	Scale     float32 `cbor:"4,keyasint"` // dequantisation of Factors (Scale·F ≈ trained factors), for analysis; scoring does not use it
 	Slope     float32 `cbor:"6,keyasint"`
 	Intercept float32 `cbor:"7,keyasint,omitempty"`
 	Top       uint16  `cbor:"8,keyasint,omitempty"` // how many categories an answer lists; 0 = 5
+	// Lambda is the ridge of the fold-in in the units of the int8 Factors: λ/Scale² for a ridge λ
+	// on the trained (dequantised) factors, so that scoring needs no Scale.
+	Lambda float32 `cbor:"9,keyasint"`
 }
 
 // Value holds the customer-value models: BG/NBD (Fader, Hardie & Lee 2005) for the number of future

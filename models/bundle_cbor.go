@@ -287,17 +287,13 @@ func (x *Appetence) EncodeCBOR(e *minicbor.Encoder) {
 		e.Null()
 		return
 	}
-	m, n := e.MapStart(), 6
+	m, n := e.MapStart(), 5
 	e.Uint(1)
 	e.Uint(uint64(x.Rank))
 	e.Uint(2)
 	minicbor.EncodeBytes(e, x.Factors)
-	e.Uint(3)
-	minicbor.EncodeBytes(e, x.FoldIn)
 	e.Uint(4)
 	e.Float32(x.Scale)
-	e.Uint(5)
-	e.Float32(x.FoldScale)
 	e.Uint(6)
 	e.Float32(x.Slope)
 	if x.Intercept != 0 {
@@ -310,6 +306,8 @@ func (x *Appetence) EncodeCBOR(e *minicbor.Encoder) {
 		e.Uint(uint64(x.Top))
 		n++
 	}
+	e.Uint(9)
+	e.Float32(x.Lambda)
 	e.MapEnd(m, n)
 }
 
@@ -323,18 +321,16 @@ func (x *Appetence) DecodeCBOR(d *minicbor.Decoder) {
 			x.Rank = uint16(d.Uint(math.MaxUint16))
 		case 2:
 			x.Factors = minicbor.DecodeBytes(d)
-		case 3:
-			x.FoldIn = minicbor.DecodeBytes(d)
 		case 4:
 			x.Scale = d.Float32()
-		case 5:
-			x.FoldScale = d.Float32()
 		case 6:
 			x.Slope = d.Float32()
 		case 7:
 			x.Intercept = d.Float32()
 		case 8:
 			x.Top = uint16(d.Uint(math.MaxUint16))
+		case 9:
+			x.Lambda = d.Float32()
 		default:
 			d.Skip()
 		}

@@ -67,19 +67,19 @@ func ExampleNeighbours_Recommend() {
 
 func ExampleAppetence_TopCategories() {
 	// Three categories in a rank-2 space.
-	a := &models.Appetence{Rank: 2, Scale: 0.01, FoldScale: 0.01, Slope: 1,
-		Factors: []byte{100, 0, 0, 100, 70, 70},
-		FoldIn:  []byte{100, 0, 0, 100, 50, 50}}
+	a := &models.Appetence{Rank: 2, Scale: 0.01, Slope: 1, Lambda: 100,
+		Factors: []byte{100, 0, 0, 100, 70, 70}}
+	proj := a.Projection() // once per bundle, like NewAppetenceKernel
 	q := make([]int8, a.Rank)
-	vscale := a.Fold(q, []int{0}, []float64{3}) // the visitor likes category 0
+	vscale := a.Fold(q, proj, []int{0}, []float64{3}) // the visitor likes category 0
 	dots := make([]int32, a.Categories())
 	models.NewAppetenceKernel(a).Scores(dots, q) // once per bundle: NewAppetenceKernel
 	for _, c := range a.TopCategories(nil, dots, vscale, 2) {
 		fmt.Printf("category %d: %.2f\n", c.Category, c.Prob)
 	}
 	// Output:
-	// category 0: 0.95
-	// category 2: 0.89
+	// category 0: 0.90
+	// category 2: 0.74
 }
 
 func ExamplePredicate_Holds() {

@@ -58,8 +58,17 @@ func goldenValues() []struct {
 	add("Logistic.Score", lr.Score(x, cols))
 
 	a := randAppetence(5, 1000, 32)
+	proj := a.Projection()
+	add("Appetence.projection[0]", proj[0])
+	add("Appetence.projection[12345]", proj[12345])
+	add("Appetence.projection[31999]", proj[31999])
+	var ph uint64 // FNV-1a over the bits of every entry, as an exact integer below 2⁵³
+	for _, p := range proj {
+		ph = (ph ^ math.Float64bits(p)) * 0x100000001b3
+	}
+	add("Appetence.projection.hash", float64(ph>>11))
 	q := make([]int8, 32)
-	vs := a.Fold(q, []int{1, 2, 3, 500, 999}, []float64{0.0325, 0.015, 0.007, 0.003, 0.00125})
+	vs := a.Fold(q, proj, []int{1, 2, 3, 500, 999}, []float64{32.3, 15.1, 7, 3, 1.27})
 	add("Appetence.vscale", vs)
 	h := 0.0
 	for j, qj := range q {

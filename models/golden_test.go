@@ -22,17 +22,21 @@ var golden = map[string]uint64{
 	"Estimate.Value":                        0x404bf9545ce9417c, // 55.947887052435334
 	"Logistic.Logit":                        0xc005b05409fcae58, // -2.7110977916943675
 	"Logistic.Score":                        0x3fafe8a02d1367da, // 0.06232166815034619
-	"Appetence.vscale":                      0x3fa54a952a54a953, // 0.04158464566929134
-	"Appetence.q":                           0xc073600000000000, // -310
-	"Appetence.top[0].category":             0x4066c00000000000, // 182
-	"Appetence.top[0].logit":                0xbff1f537e7ad3554, // -1.122367768274974
-	"Appetence.top[0].prob":                 0x3fcf6eea3038476e, // 0.24557235102161762
-	"Appetence.top[1].category":             0x4082400000000000, // 584
-	"Appetence.top[1].logit":                0xbff398629b87744e, // -1.2247034144741238
-	"Appetence.top[1].prob":                 0x3fcd11ef0de88aae, // 0.2271097963249153
-	"Appetence.top[2].category":             0x4063400000000000, // 154
-	"Appetence.top[2].logit":                0xbff42c1f8b285b84, // -1.2607722698064388
-	"Appetence.top[2].prob":                 0x3fcc4484670a7645, // 0.22084097892086355
+	"Appetence.projection[0]":               0x3eeccd1600970f59, // 1.3733442773118382e-05
+	"Appetence.projection[12345]":           0xbee3869ebad8bd56, // -9.310655367660247e-06
+	"Appetence.projection[31999]":           0xbee16e6d3d8ccf19, // -8.311917484605688e-06
+	"Appetence.projection.hash":             0x433218bf18498545, // 5.093758606083397e+15
+	"Appetence.vscale":                      0x3ee2a2b90d727970, // 8.88616379618172e-06
+	"Appetence.q":                           0xc0bc480000000000, // -7240
+	"Appetence.top[0].category":             0x3ff0000000000000, // 1
+	"Appetence.top[0].logit":                0xbfe04a6e1f2c6f10, // -0.5090857132777007
+	"Appetence.top[0].prob":                 0x3fd806aec5f3a33a, // 0.3754078801271593
+	"Appetence.top[1].category":             0x4079300000000000, // 403
+	"Appetence.top[1].logit":                0xbff346207f090493, // -1.2046208345712202
+	"Appetence.top[1].prob":                 0x3fcd8613ccf49a02, // 0.23065421588508178
+	"Appetence.top[2].category":             0x4000000000000000, // 2
+	"Appetence.top[2].logit":                0xbff37bd4efb278a4, // -1.217732368771558
+	"Appetence.top[2].prob":                 0x3fcd3a1b29f83a6f, // 0.22833575772570522
 	"Recommend[0].item":                     0x407b200000000000, // 434
 	"Recommend[0].score":                    0x400ecb9883bfffff, // 3.8494119923561807
 	"Recommend[1].item":                     0x4088480000000000, // 777

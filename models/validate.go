@@ -205,20 +205,22 @@ func (a *Appetence) validate(ncat int) error {
 	if len(a.Factors) != cells {
 		return bad("appetence.factors", itoa(len(a.Factors))+" bytes, want categories×rank = "+itoa(cells))
 	}
-	if len(a.FoldIn) != cells {
-		return bad("appetence.foldIn", itoa(len(a.FoldIn))+" bytes, want categories×rank = "+itoa(cells))
-	}
 	for _, f := range []struct {
 		name string
 		v    float32
-	}{{"scale", a.Scale}, {"foldScale", a.FoldScale}, {"slope", a.Slope}} {
-		// A non-positive scale or slope would rank categories backwards (or all alike).
+	}{{"scale", a.Scale}, {"slope", a.Slope}, {"lambda", a.Lambda}} {
+		// A non-positive scale or slope would rank categories backwards (or all alike); the fold-in
+		// needs a positive ridge to be a well-posed solve.
 		if v := float64(f.v); !finite(v) || v <= 0 {
 			return bad("appetence."+f.name, "not finite and > 0")
 		}
 	}
 	if !finite(float64(a.Intercept)) {
 		return bad("appetence.intercept", "not finite")
+	}
+	// Projection must succeed on every bundle that passes: run the factorisation it uses.
+	if a.cholesky() == nil {
+		return bad("appetence.lambda", "FᵀF + lambda·I is not numerically positive definite (a pivot below lambda/2)")
 	}
 	return nil
 }

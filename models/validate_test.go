@@ -23,9 +23,8 @@ func validBundle() *Bundle {
 			{Name: "churn", Features: []uint16{1}, Weights: []float32{0.1}},
 		},
 		Neighbours: nb,
-		Appetence: &Appetence{Rank: 2, Factors: []byte{1, 2, 3, 4}, FoldIn: []byte{5, 6, 7, 8},
-			Scale: 0.1, FoldScale: 0.2, Slope: 1, Intercept: -1},
-		Value: &Value{R: 0.24, Alpha: 4.4, A: 0.79, B: 2.4, P: 6.25, Q: 3.74, Gamma: 15.44, Horizon: 52},
+		Appetence:  &Appetence{Rank: 2, Factors: []byte{1, 2, 3, 4}, Scale: 0.1, Slope: 1, Intercept: -1, Lambda: 0.5},
+		Value:      &Value{R: 0.24, Alpha: 4.4, A: 0.79, B: 2.4, P: 6.25, Q: 3.74, Gamma: 15.44, Horizon: 52},
 		Segments: []Segment{
 			{Name: "hot", When: []Predicate{{Kind: PredScore, Ref: 0, Lo: 0.5, Hi: 1}}},
 			{Name: "hot-hatter", When: []Predicate{
@@ -97,9 +96,14 @@ func TestValidateRejects(t *testing.T) {
 			b.Items, b.Popular, b.Neighbours, b.Campaigns = nil, nil, nil, nil
 		}, "appetence"},
 		{"factors short", func(b *Bundle) { b.Appetence.Factors = b.Appetence.Factors[:3] }, "appetence.factors"},
-		{"fold-in long", func(b *Bundle) { b.Appetence.FoldIn = append(b.Appetence.FoldIn, 0) }, "appetence.foldIn"},
+		{"factors long", func(b *Bundle) { b.Appetence.Factors = append(b.Appetence.Factors, 0) }, "appetence.factors"},
 		{"appetence scale 0", func(b *Bundle) { b.Appetence.Scale = 0 }, "appetence.scale"},
-		{"fold scale Inf", func(b *Bundle) { b.Appetence.FoldScale = float32(inf) }, "appetence.foldScale"},
+		{"lambda 0", func(b *Bundle) { b.Appetence.Lambda = 0 }, "appetence.lambda"},
+		{"lambda negative", func(b *Bundle) { b.Appetence.Lambda = -1 }, "appetence.lambda"},
+		{"lambda Inf", func(b *Bundle) { b.Appetence.Lambda = float32(inf) }, "appetence.lambda"},
+		{"lambda NaN", func(b *Bundle) { b.Appetence.Lambda = float32(nan) }, "appetence.lambda"},
+		// FᵀF = [[1 1] [1 1]] is singular and 1 + 1e-30 rounds to 1: the last pivot is 0, not ≥ λ.
+		{"lambda swamped", func(b *Bundle) { b.Appetence.Factors, b.Appetence.Lambda = []byte{1, 1, 0, 0}, 1e-30 }, "appetence.lambda"},
 		{"slope negative", func(b *Bundle) { b.Appetence.Slope = -1 }, "appetence.slope"},
 		{"intercept NaN", func(b *Bundle) { b.Appetence.Intercept = float32(nan) }, "appetence.intercept"},
 		{"r = 0", func(b *Bundle) { b.Value.R = 0 }, "value.r"},
@@ -384,13 +388,10 @@ func garbageBundle(r *rand.Rand) *Bundle {
 			rank = []int{0, 257}[r.IntN(2)]
 		}
 		cells := len(b.Categories) * rank
-		a := &Appetence{Rank: uint16(rank), Factors: make([]byte, near(cells)), FoldIn: make([]byte, near(cells)),
-			Scale: float32(fl()), FoldScale: float32(fl()), Slope: float32(fl()), Intercept: float32(fl()), Top: uint16(r.IntN(4))}
+		a := &Appetence{Rank: uint16(rank), Factors: make([]byte, near(cells)),
+			Scale: float32(fl()), Slope: float32(fl()), Intercept: float32(fl()), Top: uint16(r.IntN(4)), Lambda: float32(fl())}
 		for i := range a.Factors {
 			a.Factors[i] = byte(r.IntN(256))
-		}
-		for i := range a.FoldIn {
-			a.FoldIn[i] = byte(r.IntN(256))
 		}
 		b.Appetence = a
 	}
@@ -478,7 +479,7 @@ func exercise(b *Bundle) {
 		for i := range cats {
 			cats[i], w[i] = i, 1
 		}
-		vscale = a.Fold(q, cats, w)
+		vscale = a.Fold(q, a.Projection(), cats, w)
 		dots = make([]int32, len(b.Categories))
 		a.Scores(dots, q)
 		NewAppetenceKernel(a).Scores(dots, q)

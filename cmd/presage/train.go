@@ -52,7 +52,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func printReport(w io.Writer, rep *demo.Report) {
+func printReport(out io.Writer, rep *demo.Report) {
+	w := out
 	names := make([]string, 0, len(rep.AUC))
 	for n := range rep.AUC {
 		names = append(names, n)
@@ -65,5 +66,8 @@ func printReport(w io.Writer, rep *demo.Report) {
 	if v := rep.Value; v != nil {
 		fmt.Fprintf(w, "  value model  BG/NBD r %.3f α %.3f a %.3f b %.3f; Gamma-Gamma p %.2f q %.2f γ %.2f (%d customers)\n",
 			v.R, v.Alpha, v.A, v.B, v.P, v.Q, v.Gamma, rep.Customers)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(out, "  warning: %s\n", w)
 	}
 }

@@ -36,7 +36,7 @@ func addMarketing(b *models.Bundle) {
 			{Kind: models.PredScore, Ref: ModelBuySession, Lo: 0.15, Hi: 0.5}}},
 		segVIP: {Name: "vip", When: []models.Predicate{
 			{Kind: models.PredStage, Stages: stages(wire.StageLoyal)},
-			{Kind: models.PredValue, Ref: 3, Lo: 100, Hi: inf}}},
+			{Kind: models.PredFeature, Ref: featureRef(b, "monetary"), Lo: 200, Hi: inf}}},
 		segAtRiskValuable: {Name: "at_risk_valuable", When: []models.Predicate{
 			{Kind: models.PredStage, Stages: stages(wire.StageAtRisk, wire.StageLapsed)},
 			{Kind: models.PredFeature, Ref: featureRef(b, "monetary"), Lo: 100, Hi: inf}}},

@@ -92,6 +92,7 @@ type Report struct {
 	BaseRate  map[string]float64 // share of positive rows per model
 	Value     *models.Value
 	Customers int
+	Warnings  []string // what training could not do, and why
 	Elapsed   time.Duration
 }
 
@@ -208,11 +209,13 @@ func Train(ctx context.Context, cfg Config) (*models.Bundle, *Report, error) {
 	b.Appetence = app
 	cfg.Progress("fitting appetence", 1, 1)
 	cfg.Progress("fitting customer value", 0, 1)
-	if len(customers) >= 50 {
-		val, err := train.FitValue(customers, spend, train.ValueOptions{Horizon: 13})
-		if err != nil {
-			return nil, nil, fmt.Errorf("demo: value: %w", err)
-		}
+	// The value models need repeat customers; on too little history the likelihood has no interior
+	// maximum, and a bundle without a value model is better than none.
+	if len(customers) < 50 {
+		report.Warnings = append(report.Warnings, fmt.Sprintf("value model skipped: %d customers, at least 50 needed", len(customers)))
+	} else if val, err := train.FitValue(customers, spend, train.ValueOptions{Horizon: 13}); err != nil {
+		report.Warnings = append(report.Warnings, fmt.Sprintf("value model skipped: %v", err))
+	} else {
 		b.Value = val
 		report.Value = val
 	}
