@@ -42,13 +42,14 @@ type Agent struct {
 
 // compiled is the bundle resolved against the agent: features by id, items and categories by hash.
 type compiled struct {
-	cols      [][]uint16 // per propensity model: positions of its features in Vector
-	featOf    []Feature  // bundle feature index → agent feature
-	items     []keyIndex // sorted by key
-	cats      []keyIndex
-	itemHash  []uint32 // item index → hash
-	catHash   []uint32
-	appetence *models.AppetenceKernel // the appetence factors, packed for the one-pass kernel
+	cols       [][]uint16 // per propensity model: positions of its features in Vector
+	featOf     []Feature  // bundle feature index → agent feature
+	items      []keyIndex // sorted by key
+	cats       []keyIndex
+	itemHash   []uint32 // item index → hash
+	catHash    []uint32
+	appetence  *models.AppetenceKernel // the appetence factors, packed for the one-pass kernel
+	projection []float64               // the appetence fold-in projection, computed from the factors
 }
 
 type keyIndex struct {
@@ -108,6 +109,7 @@ func compile(b *models.Bundle) (compiled, error) {
 	}
 	if b.Appetence != nil {
 		cb.appetence = models.NewAppetenceKernel(b.Appetence)
+		cb.projection = b.Appetence.Projection()
 	}
 	var err error
 	if cb.items, cb.itemHash, err = index(b.Items, "items"); err != nil {

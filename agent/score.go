@@ -105,7 +105,7 @@ func (a *Agent) appetence() {
 	if n == 0 {
 		return
 	}
-	a.vscale = app.Fold(a.vq, cats[:n], weights[:n])
+	a.vscale = app.Fold(a.vq, a.cb.projection, cats[:n], weights[:n])
 	a.cb.appetence.Scores(a.dots, a.vq)
 	a.hasApp = true
 }
@@ -151,9 +151,7 @@ func (a *Agent) holds(p *models.Predicate) bool {
 		in := p.Stages&(1<<a.p.Stage) != 0
 		return in != p.Not
 	case models.PredSegment:
-		if a.members[p.Ref] {
-			v = 1
-		}
+		return a.members[p.Ref] != p.Not
 	case models.PredValue:
 		if !a.hasVal {
 			return p.Not

@@ -22,12 +22,12 @@ import (
 // (presage_input of any size, presage_call with a length past the buffer). It is configured as
 // runtime/host configures its instances: the same memory ceiling, WASI with real clocks and random.
 type rawModule struct {
-	rt                       wazero.Runtime
-	mod                      api.Module
-	mem                      api.Memory
-	input, call, output, abi api.Function
-	ceiling                  uint64 // bytes
-	highWater                uint64 // largest memory size seen, bytes
+	mod                 api.Module
+	mem                 api.Memory
+	input, call, output api.Function
+	ceiling             uint64       // bytes
+	highWater           uint64       // largest memory size seen, bytes
+	stderr              fmt.Stringer // what the module wrote to stderr, if kept
 }
 
 // errTrap marks a failure of the instance (a WebAssembly trap, the Go runtime's fatal error, a
@@ -81,10 +81,9 @@ func newRawModule(tb testing.TB, stderr io.Writer) *rawModule {
 	if err != nil {
 		tb.Fatalf("instantiate: %v", err)
 	}
-	m := &rawModule{rt: rt, mod: mod, mem: mod.Memory(),
+	m := &rawModule{mod: mod, mem: mod.Memory(),
 		input: mod.ExportedFunction("presage_input"), call: mod.ExportedFunction("presage_call"),
-		output: mod.ExportedFunction("presage_output"), abi: mod.ExportedFunction("presage_abi"),
-		ceiling: moduleCeilingPages * 65536}
+		output: mod.ExportedFunction("presage_output"), ceiling: moduleCeilingPages * 65536}
 	m.watch()
 	return m
 }
@@ -105,7 +104,11 @@ func (m *rawModule) watch() error {
 func (m *rawModule) invoke(f api.Function, params ...uint64) (uint64, error) {
 	res, err := f.Call(context.Background(), params...)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", errTrap, f.Definition().ExportNames()[0], err)
+		stderr := ""
+		if m.stderr != nil {
+			stderr = " (stderr: " + m.stderr.String() + ")"
+		}
+		return 0, fmt.Errorf("%w: %s: %.80w%s", errTrap, f.Definition().ExportNames()[0], err, stderr)
 	}
 	if err := m.watch(); err != nil {
 		return 0, fmt.Errorf("%w: %w", errTrap, err)

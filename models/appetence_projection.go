@@ -26,9 +26,16 @@ func (a *Appetence) Projection() []float64 {
 		project32(P, a.Factors, G)
 		return P
 	}
+	project(P, a.Factors, G, R)
+	return P
+}
+
+// project sets P[c][i] = dot4(F[c], G⁻¹[i]) for every category c (G⁻¹ is symmetric, so row i is
+// column i and P[c] = G⁻¹·F[c]).
+func project(P []float64, F []byte, G []float64, R int) {
 	var f [MaxRank]float64
-	for c := range n {
-		for j, b := range a.Factors[c*R : c*R+R] {
+	for c := range len(F) / R {
+		for j, b := range F[c*R : c*R+R] {
 			f[j] = float64(int8(b))
 		}
 		p := P[c*R : c*R+R]
@@ -36,7 +43,6 @@ func (a *Appetence) Projection() []float64 {
 			p[i] = dot4(f[:R], G[i*R:i*R+R])
 		}
 	}
-	return P
 }
 
 // dot4 returns Σ_j x[j]·y[j] (len(y) ≥ len(x)) summed the way project32 sums: four partial sums,
@@ -51,8 +57,7 @@ func dot4(x, y []float64) float64 {
 	return (s[0] + s[1]) + (s[2] + s[3])
 }
 
-// project32 is the products of Projection for rank 32: P[c][i] = dot4(F[c], G⁻¹[i]) (G⁻¹ is
-// symmetric, so row i is column i), with the factors of a category in 32 local variables and each
+// project32 is project for rank 32, bit for bit, with the factors of a category in 32 local variables and each
 // output one straight-line expression, as in scores32 (the generic loop is about 4× slower under
 // wazero).
 func project32(P []float64, F []byte, G []float64) {
@@ -152,44 +157,53 @@ func (a *Appetence) cholesky() []float64 {
 }
 
 // gramInt8 returns the upper triangle of FᵀF (row-major R×R; the lower triangle is left zero) for
-// the int8 matrix F of len(F)/R rows: exact in int64. Each entry is the dot product of two columns,
-// computed over a transposed copy with four accumulators: contiguous loads and independent additions,
-// 3× faster than accumulating outer products of rows.
+// the int8 matrix F of len(F)/R rows, exactly, as a sum of the outer products of the rows. A pair
+// of factors (F[c][j], F[c][j+1]) is packed in one int64 as F[c][j] + F[c][j+1]·2³², so one 64-bit
+// multiply-add advances two entries of a row of FᵀF (SWAR, as in AppetenceKernel), and the R×R/2
+// accumulators stay in the first-level cache. Over a block of at most 2¹⁶ categories each lane sums
+// to at most 2¹⁶·2¹⁴ = 2³⁰ in magnitude, so the low lane is the int32 of the packed sum and the high
+// lane the rest: both exact.
 func gramInt8(F []byte, R int) []int64 {
+	const block = 1 << 16
 	n := len(F) / R
-	cols := make([]int32, R*n)
-	for c := range n {
-		for j, f := range F[c*R : c*R+R] {
-			cols[j*n+c] = int32(int8(f))
-		}
-	}
+	h := (R + 1) / 2
+	acc := make([]int64, R*h) // acc[i·h + p] packs FᵀF[i][2p] and FᵀF[i][2p+1]
 	gram := make([]int64, R*R)
-	for i := range R {
-		ci := cols[i*n : i*n+n]
-		for j := i; j < R; j++ {
-			cj := cols[j*n : j*n+n]
-			cj = cj[:len(ci)]
-			// Blocks of at most 2¹⁵ terms keep int32 sums exact (2¹⁵·2¹⁴ = 2²⁹ per accumulator).
-			var total int64
-			for b := 0; b < n; b += 1 << 15 {
-				e := min(b+1<<15, n)
-				x, y := ci[b:e], cj[b:e]
-				y = y[:len(x)]
-				var s0, s1, s2, s3 int32
-				k := 0
-				for ; k+4 <= len(x); k += 4 {
-					xs, ys := (*[4]int32)(x[k:k+4]), (*[4]int32)(y[k:k+4])
-					s0 += xs[0] * ys[0]
-					s1 += xs[1] * ys[1]
-					s2 += xs[2] * ys[2]
-					s3 += xs[3] * ys[3]
+	var pr [MaxRank/2 + 1]int64
+	for b := 0; b < n; b += block {
+		for c := b; c < min(b+block, n); c++ {
+			row := F[c*R : c*R+R]
+			for p := range h {
+				v := int64(int8(row[2*p]))
+				if 2*p+1 < R {
+					v += int64(int8(row[2*p+1])) << 32
 				}
-				for ; k < len(x); k++ {
-					s0 += x[k] * y[k]
-				}
-				total += int64(s0) + int64(s1) + int64(s2) + int64(s3)
+				pr[p] = v
 			}
-			gram[i*R+j] = total
+			for i, f := range row {
+				x := int64(int8(f))
+				if x == 0 {
+					continue
+				}
+				p0 := i >> 1
+				a := acc[i*h+p0 : i*h+h]
+				for p, v := range pr[p0:h] {
+					a[p] += x * v
+				}
+			}
+		}
+		for i := range R {
+			for p := i >> 1; p < h; p++ {
+				v := acc[i*h+p]
+				lo := int64(int32(v))
+				if j := 2 * p; j >= i {
+					gram[i*R+j] += lo
+				}
+				if j := 2*p + 1; j < R {
+					gram[i*R+j] += (v - lo) >> 32
+				}
+				acc[i*h+p] = 0
+			}
 		}
 	}
 	return gram

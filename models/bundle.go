@@ -124,8 +124,8 @@ const (
 func (k PredKind) Valid() bool { return k >= PredFeature && k < maxPredKind }
 
 // Predicate tests one quantity against the closed band [Lo, Hi]. A predicate with Lo > Hi never holds;
-// use ±Inf for an open side. For PredSegment the quantity is 1 (member) or 0; for PredStage the band
-// is unused and Stages decides.
+// use ±Inf for an open side. PredSegment (membership) and PredStage (Stages) ignore the band. Not
+// negates the test.
 type Predicate struct {
 	Kind   PredKind `cbor:"1,keyasint"`
 	Ref    uint16   `cbor:"2,keyasint,omitempty"`

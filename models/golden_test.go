@@ -22,20 +22,20 @@ var golden = map[string]uint64{
 	"Estimate.Value":                        0x404bf9545ce9417c, // 55.947887052435334
 	"Logistic.Logit":                        0xc005b05409fcae58, // -2.7110977916943675
 	"Logistic.Score":                        0x3fafe8a02d1367da, // 0.06232166815034619
-	"Appetence.projection[0]":               0x3eeccd1600970f59, // 1.3733442773118382e-05
-	"Appetence.projection[12345]":           0xbee3869ebad8bd56, // -9.310655367660247e-06
-	"Appetence.projection[31999]":           0xbee16e6d3d8ccf19, // -8.311917484605688e-06
-	"Appetence.projection.hash":             0x433218bf18498545, // 5.093758606083397e+15
-	"Appetence.vscale":                      0x3ee2a2b90d727970, // 8.88616379618172e-06
+	"Appetence.projection[0]":               0x3eeccd1600970f5a, // 1.3733442773118384e-05
+	"Appetence.projection[12345]":           0xbee3869ebad8bd57, // -9.310655367660249e-06
+	"Appetence.projection[31999]":           0xbee16e6d3d8ccf18, // -8.311917484605686e-06
+	"Appetence.projection.hash":             0x433b94405d62f5c0, // 7.762828536772032e+15
+	"Appetence.vscale":                      0x3ee2a2b90d727972, // 8.886163796181723e-06
 	"Appetence.q":                           0xc0bc480000000000, // -7240
 	"Appetence.top[0].category":             0x3ff0000000000000, // 1
-	"Appetence.top[0].logit":                0xbfe04a6e1f2c6f10, // -0.5090857132777007
-	"Appetence.top[0].prob":                 0x3fd806aec5f3a33a, // 0.3754078801271593
+	"Appetence.top[0].logit":                0xbfe04a6e1f2c6f0a, // -0.5090857132777
+	"Appetence.top[0].prob":                 0x3fd806aec5f3a33d, // 0.3754078801271595
 	"Appetence.top[1].category":             0x4079300000000000, // 403
-	"Appetence.top[1].logit":                0xbff346207f090493, // -1.2046208345712202
-	"Appetence.top[1].prob":                 0x3fcd8613ccf49a02, // 0.23065421588508178
+	"Appetence.top[1].logit":                0xbff346207f090492, // -1.20462083457122
+	"Appetence.top[1].prob":                 0x3fcd8613ccf49a04, // 0.23065421588508184
 	"Appetence.top[2].category":             0x4000000000000000, // 2
-	"Appetence.top[2].logit":                0xbff37bd4efb278a4, // -1.217732368771558
+	"Appetence.top[2].logit":                0xbff37bd4efb278a3, // -1.2177323687715578
 	"Appetence.top[2].prob":                 0x3fcd3a1b29f83a6f, // 0.22833575772570522
 	"Recommend[0].item":                     0x407b200000000000, // 434
 	"Recommend[0].score":                    0x400ecb9883bfffff, // 3.8494119923561807

@@ -2,7 +2,7 @@ package models
 
 // Holds reports whether v lies in the closed band [Lo, Hi], negated when Not is set. A NaN never
 // lies in a band, so it fails every predicate except a negated one; a band with Lo > Hi is empty.
-// For PredSegment pass 1 (member) or 0; for PredStage use HoldsStage instead.
+// PredSegment and PredStage ignore the band: membership and HoldsStage decide.
 func (p *Predicate) Holds(v float64) bool {
 	in := v >= p.Lo && v <= p.Hi
 	return in != p.Not

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/presage-dev/presage/internal/demo"
+	"github.com/presage-dev/presage/internal/modbuild"
 	"github.com/presage-dev/presage/models/signing"
 	"github.com/presage-dev/presage/runtime/host"
 )
@@ -63,7 +64,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	built, err := Build(ctx, base, envelope, pub)
+	built, err := modbuild.Embed(ctx, base, envelope, pub)
 	if err != nil {
 		return err
 	}

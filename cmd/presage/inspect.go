@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/presage-dev/presage/internal/modbuild"
 	"github.com/presage-dev/presage/internal/wasmfile"
 	"github.com/presage-dev/presage/models"
 	"github.com/presage-dev/presage/models/signing"
@@ -103,7 +104,7 @@ func inspectModule(ctx context.Context, w io.Writer, mod []byte) error {
 		names = append(names, im.Module+"."+im.Name)
 	}
 	fmt.Fprintf(w, "  exports: %s\n  imports: %s\n", strings.Join(exps, ", "), strings.Join(names, ", "))
-	info, err := moduleInfo(ctx, mod)
+	info, err := modbuild.Info(ctx, mod)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func addMarketing(b *models.Bundle) {
 		// The persuadable middle: the band where an incentive can tip the decision (the tyre
 		// retailer's 52–60 % band, widened for a shop with a lower base rate).
 		segHesitant: {Name: "hesitant", When: []models.Predicate{
-			{Kind: models.PredScore, Ref: ModelBuySession, Lo: 0.15, Hi: 0.5}}},
+			{Kind: models.PredScore, Ref: ModelBuySession, Lo: 0.08, Hi: 0.5}}},
 		segVIP: {Name: "vip", When: []models.Predicate{
 			{Kind: models.PredStage, Stages: stages(wire.StageLoyal)},
 			{Kind: models.PredFeature, Ref: featureRef(b, "monetary"), Lo: 200, Hi: inf}}},

@@ -30,7 +30,7 @@ type Entry struct {
 // AppetenceOptions tune FitAppetence. The zero value is usable.
 type AppetenceOptions struct {
 	Lambda     float64 // ridge λ of ALS; 0 means 1
-	FoldLambda float64 // ridge of the fold-in projection; 0 means Lambda
+	FoldLambda float64 // ridge of the device's fold-in, on the trained factors; 0 means Lambda
 	Alpha      float64 // confidence c = 1 + Alpha·affinity; 0 means 10
 	Iterations int     // ALS sweeps (each solves visitors then categories); 0 means 15
 
@@ -80,12 +80,15 @@ type AppetenceReport struct {
 // normal equations solved by a gonum/mat Cholesky factorisation.
 //
 // Serving: the device cannot run a weighted solve per visitor, so it uses the linear fold-in with
-// the category factors Y fixed and unit confidence: v = (YᵀY + λ′I)⁻¹Yᵀa = Σ_c a_c·Pᵀ[c], a ridge
-// regression of the visitor's affinities on Y. Factors (Y) and FoldIn (Pᵀ = Y(YᵀY+λ′I)⁻¹) are
-// int8-quantised with one scale each. The appetence of c is σ(Slope·ŝ_c + Intercept), where ŝ_c is
-// the dot product y_c·v as the device computes it from the quantised tables (see appetenceLogits for
-// the exact arithmetic assumed); Slope and Intercept are Platt-fitted (Platt 1999) on held-out
-// visitors, scored with that same quantised arithmetic, against the category they visit next.
+// the category factors fixed and unit confidence, a ridge regression of the visitor's affinities on
+// them. Y is int8-quantised (Y ≈ Scale·F) and the ridge λ′ = FoldLambda is shipped in the units of F,
+// Lambda = λ′/Scale², so that u = (FᵀF + Lambda·I)⁻¹Fᵀa = Scale·v for the fold-in v of the
+// dequantised factors, and F[c]·u = y_c·v: the device needs no scale. It computes the projection
+// (FᵀF + Lambda·I)⁻¹Fᵀ itself, once per bundle (models.Appetence.Projection). The appetence of c is
+// σ(Slope·ŝ_c + Intercept), where ŝ_c = vscale·(F[c]·q) is that dot product as the device computes it
+// with the visitor quantised to int8 (q, vscale); Slope and Intercept are Platt-fitted (Platt 1999)
+// on held-out visitors, scored by the functions of package models that the device runs
+// (appetenceScorer), against the category they visit next.
 func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt AppetenceOptions) (*models.Appetence, AppetenceReport, error) {
 	var rep AppetenceReport
 	if nCat < 1 || rank < 1 || rank > math.MaxUint16 {
@@ -171,31 +174,20 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 		return nil, rep, err
 	}
 
-	// Fold-in projection Pᵀ = Y (YᵀY + λ′I)⁻¹.
-	var G mat.SymDense
-	G.SymOuterK(1, Y.T())
-	for k := range rank {
-		G.SetSym(k, k, G.At(k, k)+foldLambda)
-	}
-	var ch mat.Cholesky
-	if !ch.Factorize(&G) {
-		return nil, rep, errors.New("train: appetence: fold-in system not positive definite")
-	}
-	var PT mat.Dense // solve G·Z = Yᵀ, then Pᵀ = Zᵀ
-	var Z mat.Dense
-	if err := ch.SolveTo(&Z, Y.T()); err != nil {
-		return nil, rep, errors.New("train: appetence: fold-in: " + err.Error())
-	}
-	PT.CloneFrom(Z.T())
-
-	app := &models.Appetence{Rank: uint16(rank), Top: opt.Top}
+	app := &models.Appetence{Rank: uint16(rank), Top: opt.Top, Slope: 1}
 	if app.Factors, app.Scale, err = QuantizeInt8(Y.RawMatrix().Data); err != nil {
 		return nil, rep, err
 	}
-	if app.FoldIn, app.FoldScale, err = QuantizeInt8(PT.RawMatrix().Data); err != nil {
+	// The ridge in the units of the int8 factors: F ≈ Y/Scale, so FᵀF ≈ YᵀY/Scale².
+	s2 := float64(app.Scale) * float64(app.Scale)
+	app.Lambda = float32(foldLambda / s2)
+	if !(s2 > 0) || math.IsInf(float64(app.Lambda), 0) || !(app.Lambda > 0) {
+		return nil, rep, errors.New("train: appetence: factors vanish or the fold-in ridge is out of float32 range")
+	}
+	sc, err := newAppetenceScorer(app)
+	if err != nil {
 		return nil, rep, err
 	}
-	app.Slope = 1
 
 	if nHold == 0 {
 		return app, rep, nil
@@ -212,6 +204,8 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 		top = 5
 	}
 	var s, y []float64
+	var dots []int32      // per calibration row, the device's dot product…
+	var vscales []float64 // …and the visitor's scale, to report the loss exactly as the device scores
 	hits, popHits := 0, 0
 	inRow := make([]bool, nCat)
 	target := make([]bool, nCat)
@@ -234,7 +228,11 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 		for _, e := range a {
 			inRow[e.Col] = true
 		}
-		logits := appetenceLogits(app, a)
+		vs := sc.fold(a)
+		logits := make([]float64, nCat)
+		for c, d := range sc.dots {
+			logits[c] = sc.raw.Logit(d, vs) // Slope 1, Intercept 0: the device's uncalibrated logit
+		}
 		var cands []int
 		for c := range nCat {
 			if opt.Next == nil && inRow[c] {
@@ -243,6 +241,7 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 			cands = append(cands, c)
 			s = append(s, logits[c])
 			y = append(y, b2f(target[c]))
+			dots, vscales = append(dots, sc.dots[c]), append(vscales, vs)
 		}
 		if hitAt(cands, logits, target, top) {
 			hits++
@@ -283,7 +282,7 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 	z := make([]float64, len(s))
 	base := 0.0
 	for i := range s {
-		z[i] = float64(app.Slope)*s[i] + float64(app.Intercept)
+		z[i] = app.Logit(dots[i], vscales[i])
 		base += y[i]
 	}
 	rep.CalibrationLogLoss = logLoss(z, y)
@@ -326,53 +325,58 @@ func hitAt(cands []int, score []float64, target []bool, top int) bool {
 	return false
 }
 
-// appetenceLogits computes, for every category, the uncalibrated score ŝ_c of a visitor with
-// affinities a the way this package assumes the device does (the doc comment of models.Appetence,
-// with every scale made explicit):
-//
-//	v      = FoldScale · Σ_c a_c · FoldIn[c]          (float; FoldIn rows are int8 codes)
-//	s_v    = float32(max_k |v_k| / 127)                (per-visitor int8 scale of v)
-//	q(v)_k = clamp(round(v_k / s_v), −127, 127)        (int8 codes)
-//	ŝ_c    = Scale · s_v · Σ_k Factors[c,k] · q(v)_k   (= y_c·v up to quantisation)
-//
-// and the appetence is σ(Slope·ŝ_c + Intercept). This function returns ŝ_c when app.Slope is 1 and
-// app.Intercept is 0, as during calibration; AppetenceProbs applies the calibration.
-func appetenceLogits(app *models.Appetence, a []Entry) []float64 {
-	r := int(app.Rank)
-	nCat := len(app.Factors) / r
-	v := make([]float64, r)
+// appetenceScorer scores visitors with the functions of package models that the device runs
+// (agent: compile, appetence, appetenceOf), so that calibration, evaluation and serving cannot
+// disagree: the projection once per model, then per visitor Fold, the integer kernel and Logit/Prob.
+type appetenceScorer struct {
+	app  *models.Appetence
+	raw  models.Appetence // app with Slope 1 and Intercept 0: Logit gives the uncalibrated score
+	proj []float64
+	k    *models.AppetenceKernel
+	q    []int8
+	dots []int32 // the dot products of the last fold
+	cats []int
+	w    []float64
+}
+
+func newAppetenceScorer(app *models.Appetence) (*appetenceScorer, error) {
+	proj := app.Projection()
+	if proj == nil {
+		return nil, errors.New("train: appetence: FᵀF + Lambda·I is not numerically positive definite")
+	}
+	sc := &appetenceScorer{app: app, raw: *app, proj: proj, k: models.NewAppetenceKernel(app),
+		q: make([]int8, app.Rank), dots: make([]int32, app.Categories())}
+	sc.raw.Slope, sc.raw.Intercept = 1, 0
+	return sc, nil
+}
+
+// fold folds in a visitor with affinities a, sets sc.dots and returns the visitor's scale.
+func (sc *appetenceScorer) fold(a []Entry) (vscale float64) {
+	sc.cats, sc.w = sc.cats[:0], sc.w[:0]
 	for _, e := range a {
-		row := app.FoldIn[e.Col*r : (e.Col+1)*r]
-		for k, b := range row {
-			v[k] += e.Val * float64(int8(b))
-		}
+		sc.cats, sc.w = append(sc.cats, e.Col), append(sc.w, e.Val)
 	}
-	for k := range v {
-		v[k] *= float64(app.FoldScale)
-	}
-	sv, _ := Int8Scale(v)
-	q := QuantizeInt8With(nil, v, sv)
-	out := make([]float64, nCat)
-	f := float64(app.Scale) * float64(sv)
-	for c := range nCat {
-		acc := 0
-		for k, b := range app.Factors[c*r : (c+1)*r] {
-			acc += int(int8(b)) * int(int8(q[k]))
-		}
-		out[c] = f * float64(acc)
-	}
-	return out
+	vscale = sc.app.Fold(sc.q, sc.proj, sc.cats, sc.w)
+	sc.k.Scores(sc.dots, sc.q)
+	return vscale
 }
 
 // AppetenceProbs returns the appetence of every category for a visitor with affinities a, computed
-// with the quantised arithmetic this package calibrates for (see appetenceLogits). It lets the
-// scoring code in package models be checked against the trainer.
+// by the functions of package models exactly as the device computes it (Projection, Fold, the
+// integer kernel, Prob): a reference scorer to check the agent against. It computes the projection
+// on each call (a few milliseconds for 1,000 categories of rank 32), and returns nil for an app that
+// does not validate.
 func AppetenceProbs(app *models.Appetence, a []Entry) []float64 {
-	s := appetenceLogits(app, a)
-	for c, v := range s {
-		s[c] = sigmoid(float64(app.Slope)*v + float64(app.Intercept))
+	sc, err := newAppetenceScorer(app)
+	if err != nil {
+		return nil
 	}
-	return s
+	vs := sc.fold(a)
+	p := make([]float64, len(sc.dots))
+	for c, d := range sc.dots {
+		p[c] = app.Prob(d, vs)
+	}
+	return p
 }
 
 // implicitALS returns the category factors Y (nCat×rank) of the weighted matrix factorisation of Hu,

@@ -3,12 +3,16 @@ package train
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/presage-dev/presage/models"
 )
 
 // synthBlocks draws visitors who each belong to one of nBlocks groups and mostly touch categories of
@@ -134,38 +138,88 @@ func cosine(a, b []float64) float64 {
 	return ab / math.Sqrt(aa*bb+1e-300)
 }
 
-// The quantised device arithmetic tracks the float fold-in y_c·(YᵀY+λI)⁻¹Yᵀa.
+// The device's arithmetic (int8 factors, a projection computed from them and Lambda, an int8
+// visitor) tracks the float fold-in y_c·(YᵀY+λI)⁻¹Yᵀa of the dequantised factors Y = Scale·F with
+// the ridge λ = Lambda·Scale² they stand for: only the visitor's int8 rounding separates them.
 func TestAppetenceQuantisedScoresTrackFloat(t *testing.T) {
 	rows, _, _ := synthBlocks(2000, 5, 8, 2)
 	app, _, err := FitAppetence(context.Background(), rows, 40, 8, AppetenceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want := 1 / (float64(app.Scale) * float64(app.Scale)); math.Abs(float64(app.Lambda)/want-1) > 1e-6 {
+		t.Errorf("Lambda = %g, want λ/Scale² = %g", app.Lambda, want)
+	}
 	r := int(app.Rank)
-	Y := DequantizeInt8(app.Factors, app.Scale)
-	PT := DequantizeInt8(app.FoldIn, app.FoldScale)
-	raw := *app
-	raw.Slope, raw.Intercept = 1, 0
+	Y := mat.NewDense(40, r, DequantizeInt8(app.Factors, app.Scale))
+	var G mat.SymDense
+	G.SymOuterK(1, Y.T())
+	for k := range r {
+		G.SetSym(k, k, G.At(k, k)+float64(app.Lambda)*float64(app.Scale)*float64(app.Scale))
+	}
+	var ch mat.Cholesky
+	if !ch.Factorize(&G) {
+		t.Fatal("not positive definite")
+	}
+	sc, err := newAppetenceScorer(app)
+	if err != nil {
+		t.Fatal(err)
+	}
 	worst, top := 0.0, 0.0
 	for _, a := range rows[:200] {
-		v := make([]float64, r)
+		aff := mat.NewVecDense(40, nil)
 		for _, e := range a {
-			for k := range r {
-				v[k] += e.Val * PT[e.Col*r+k]
-			}
+			aff.SetVec(e.Col, e.Val)
 		}
-		q := appetenceLogits(&raw, a)
-		for c := range 40 {
-			s := 0.0
-			for k := range r {
-				s += Y[c*r+k] * v[k]
-			}
-			worst = math.Max(worst, math.Abs(s-q[c]))
-			top = math.Max(top, math.Abs(s))
+		var yta, v, s mat.VecDense
+		yta.MulVec(Y.T(), aff)
+		if err := ch.SolveVecTo(&v, &yta); err != nil {
+			t.Fatal(err)
+		}
+		s.MulVec(Y, &v)
+		vs := sc.fold(a)
+		for c, d := range sc.dots {
+			worst = math.Max(worst, math.Abs(s.AtVec(c)-sc.raw.Logit(d, vs)))
+			top = math.Max(top, math.Abs(s.AtVec(c)))
 		}
 	}
-	if worst > 0.03*top {
-		t.Errorf("quantised scores differ from float by %g (scores up to %g)", worst, top)
+	if worst > 0.02*top {
+		t.Errorf("device scores differ from float by %g (scores up to %g)", worst, top)
+	}
+	t.Logf("device vs float fold-in: worst %.3g of scores up to %.3g", worst, top)
+}
+
+// AppetenceProbs is, bit for bit, what a device running package models computes.
+func TestAppetenceProbsIsTheDevice(t *testing.T) {
+	rows, _, _ := synthBlocks(1000, 4, 6, 5)
+	app, _, err := FitAppetence(context.Background(), rows, 24, 4, AppetenceOptions{Iterations: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &models.Bundle{Format: models.FormatVersion, Categories: make([]string, 24), Appetence: app}
+	for i := range b.Categories {
+		b.Categories[i] = strconv.Itoa(i)
+	}
+	if err := b.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	proj := app.Projection()
+	k := models.NewAppetenceKernel(app)
+	q, dots := make([]int8, app.Rank), make([]int32, 24)
+	for _, a := range rows[:50] {
+		var cats []int
+		var w []float64
+		for _, e := range a {
+			cats, w = append(cats, e.Col), append(w, e.Val)
+		}
+		vs := app.Fold(q, proj, cats, w)
+		k.Scores(dots, q)
+		got := AppetenceProbs(app, a)
+		for c, d := range dots {
+			if want := app.Prob(d, vs); math.Float64bits(got[c]) != math.Float64bits(want) {
+				t.Fatalf("category %d: AppetenceProbs %v, device %v", c, got[c], want)
+			}
+		}
 	}
 }
 
@@ -188,8 +242,9 @@ func TestFitAppetenceDeterministic(t *testing.T) {
 		if calls != 5 {
 			t.Errorf("%d progress calls", calls)
 		}
-		all := append(append(slices.Clone(app.Factors), app.FoldIn...),
-			byte(math.Float32bits(app.Slope)), byte(math.Float32bits(app.Intercept)))
+		all := binary.LittleEndian.AppendUint32(slices.Clone(app.Factors), math.Float32bits(app.Lambda))
+		all = binary.LittleEndian.AppendUint32(all, math.Float32bits(app.Slope))
+		all = binary.LittleEndian.AppendUint32(all, math.Float32bits(app.Intercept))
 		if first == nil {
 			first = all
 		} else if !bytes.Equal(first, all) {
