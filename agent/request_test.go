@@ -9,6 +9,7 @@ import (
 
 	"github.com/presage-dev/presage/agent"
 	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/models"
 )
 
 // A request with any invalid part is refused whole: nothing changes, not even what the valid
@@ -145,6 +146,23 @@ func TestClockGoingBack(t *testing.T) {
 	step(t, a, T-30*day, pv(wire.PageHome))
 	if p.Visits != 1 || feature(t, a.Features(), "session_minutes") != 11 {
 		t.Fatalf("visits %d, session minutes %v", p.Visits, feature(t, a.Features(), "session_minutes"))
+	}
+}
+
+// BUG (see report): the clock is clamped to the last event's time only, so a request that only
+// asks for decisions does not hold the clock: when the next request's clock is earlier, decisions
+// are taken at an earlier time, and a daily cap counts the same minutes twice across midnight.
+func TestClockGoingBackAcrossMidnight(t *testing.T) {
+	b := handBundle(withCampaigns(nil, simpleCampaign("daily", "hero", 1, &models.Caps{PerDay: 1})))
+	a := newAgent(t, b)
+	step(t, a, t0-hour, arrive(wire.ChannelDirect), pv(wire.PageHome)) // Sunday 23:00
+	midnight := t0                                                     // Monday 00:00 UTC
+	if d := decision(t, stepSlots(t, a, midnight+5*minute, []string{"hero"}), "hero"); d.Campaign != "daily" {
+		t.Fatalf("first decision %q", d.Campaign)
+	}
+	// The host's clock goes back ten minutes, to Sunday 23:55: the agent's clock must not.
+	if d := decision(t, stepSlots(t, a, midnight-5*minute, []string{"hero"}), "hero"); d.Campaign != "" {
+		t.Fatalf("shown twice within ten minutes with a cap of one a day: the decision was taken on Sunday again")
 	}
 }
 

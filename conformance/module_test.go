@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/modbuild"
 	"github.com/presage-dev/presage/runtime/host"
 )
 
@@ -50,7 +51,11 @@ func compiled(tb testing.TB) (wazero.Runtime, wazero.CompiledModule) {
 	tb.Helper()
 	compiledOnce.Do(func() {
 		ctx := context.Background()
-		wasm := moduleBytes(tb)
+		wasm, err := modbuild.Build(ctx) // not moduleBytes: a Fatal inside Once would leave it done and empty
+		if err != nil {
+			compiledErr = err
+			return
+		}
 		cache, err := wazero.NewCompilationCacheWithDir(cacheDir(tb))
 		if err != nil {
 			compiledErr = err
