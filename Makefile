@@ -35,7 +35,7 @@ check: ## gofmt, vet, go mod tidy, the module's import rules, cross-builds
 	$(GO) mod tidy -diff
 	GOWASM=satconv,signext GOOS=wasip1 GOARCH=wasm $(GO) build -o /dev/null $(WASM_FLAGS) ./wasm
 	GOOS=js GOARCH=wasm $(GO) build ./agent/... ./models ./internal/minicbor ./internal/detmath
-	$(GO) test -count=1 -run 'TestModuleImports' ./wasm
+	$(GO) test -count=1 -run 'TestModuleImports|TestModuleLinked' ./conformance
 
 $(PRESAGE): $(shell git ls-files '*.go' 2>/dev/null) go.mod
 	@mkdir -p $(DIST)/bin

@@ -30,7 +30,7 @@ func (a *Agent) Call(op wire.Op, in, out []byte) (reply []byte) {
 
 func encodeReply(out []byte, r *wire.Reply) []byte {
 	var e minicbor.Encoder
-	e.Reset(out[:0])
+	e.Reset(out)
 	r.EncodeCBOR(&e)
 	return e.Bytes()
 }
@@ -51,7 +51,9 @@ const (
 
 // requestLimits are the decoder limits for requests: far above what a valid request holds (64
 // events, 64 lines, 16 slots), far below what could exhaust the module's memory.
-var requestLimits = minicbor.Limits{MaxDepth: 8, MaxArray: 256, MaxMap: 64, MaxString: 4096}
+// MaxString is the request size itself: a string cannot outgrow the bytes it is read from, and a
+// saved profile of any size a request holds reaches LoadProfile, which refuses it as a bad profile.
+var requestLimits = minicbor.Limits{MaxDepth: 8, MaxArray: 256, MaxMap: 64, MaxString: maxRequestBytes}
 
 func decodeRequest(in []byte, req *wire.Request) error {
 	if len(in) > maxRequestBytes {
@@ -71,9 +73,7 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 	case wire.OpLoadBundle:
 		return a.LoadBundle(in, 0)
 	case wire.OpSaveProfile:
-		if a.Persistent() {
-			r.Profile = encodeProfile(nil, &a.p)
-		}
+		r.Profile = a.SaveProfile(nil)
 		return nil
 	case wire.OpExplain:
 		r.Explanation = a.Explain()
@@ -84,6 +84,10 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 	}
 	var req wire.Request
 	if err := decodeRequest(in, &req); err != nil {
+		if op == wire.OpLoadProfile {
+			// Never keep serving the previous visitor: the next Handle starts a new one.
+			a.p, a.started, a.expl = Profile{}, false, wire.Explanation{}
+		}
 		if we, ok := err.(*wire.Error); ok {
 			return we
 		}
@@ -139,10 +143,41 @@ func (a *Agent) LoadProfile(data []byte, seed uint64) error {
 // SaveProfile appends the profile's compact encoding to dst; nothing when the visitor denied consent
 // (the host must then delete what it stored).
 func (a *Agent) SaveProfile(dst []byte) []byte {
-	if !a.Persistent() {
+	if !a.started || !a.Persistent() {
 		return dst
 	}
-	return encodeProfile(dst, &a.p)
+	n := len(dst)
+	out := encodeProfile(dst, &a.p)
+	for len(out)-n > maxSavedBytes && a.shed() {
+		out = encodeProfile(out[:n], &a.p)
+	}
+	return out
+}
+
+// maxSavedBytes is the budget of a saved profile: a first-party cookie at the edge.
+const maxSavedBytes = 4096
+
+// shed drops the least needed part of the profile when its encoding outgrows maxSavedBytes (long
+// campaign, variant or segment ids): the oldest learning cell first, counted as dropped, then the
+// exposure shown longest ago. It reports whether it dropped anything.
+func (a *Agent) shed() bool {
+	p := &a.p
+	if len(p.Learn) > 0 {
+		p.Dropped += p.Learn[0].Exposures + p.Learn[0].Conversions
+		p.Learn = append(p.Learn[:0], p.Learn[1:]...)
+		return true
+	}
+	if len(p.Exposures) > 0 {
+		oldest := 0
+		for i := range p.Exposures {
+			if p.Exposures[i].Last < p.Exposures[oldest].Last {
+				oldest = i
+			}
+		}
+		p.Exposures = append(p.Exposures[:oldest], p.Exposures[oldest+1:]...)
+		return true
+	}
+	return false
 }
 
 // LoadBundle decodes a bundle envelope and switches to it (see SetBundle). The envelope's signature

@@ -21,7 +21,7 @@ func classify(e *wire.Event, brand []string) wire.Channel {
 	switch {
 	case medium == "email" || medium == "e-mail" || medium == "newsletter":
 		return wire.ChannelEmail
-	case anyContains(source, searchEngines) || anyContains(ref, searchEngines):
+	case siteIn(source, searchEngines) || siteIn(ref, searchEngines):
 		term := lower(e.Term)
 		for _, b := range brand {
 			if b != "" && strings.Contains(term, lower(b)) {
@@ -29,7 +29,7 @@ func classify(e *wire.Event, brand []string) wire.Channel {
 			}
 		}
 		return wire.ChannelGenericSearch
-	case medium == "social" || medium == "social-network" || anyContains(source, socialNetworks) || anyContains(ref, socialNetworks):
+	case medium == "social" || medium == "social-network" || siteIn(source, socialNetworks) || siteIn(ref, socialNetworks):
 		return wire.ChannelSocial
 	case anyEqual(medium, paidMedia):
 		return wire.ChannelPaid
@@ -45,17 +45,35 @@ var (
 	paidMedia      = []string{"cpc", "ppc", "cpm", "cpv", "display", "paid", "paidsearch", "paid_social", "affiliate", "retargeting"}
 )
 
-func anyContains(s string, words []string) bool {
-	if s == "" {
+// siteIn reports whether host (a lower-case referrer host or utm_source) names one of sites: a
+// domain ("t.co", "x.com") matches the host or a parent domain of it, never a host that merely ends
+// with its letters ("about.com", "netflix.com"); a word ("google") matches a whole label of the host,
+// labels being separated by any character but a letter or a digit ("www.google.co.uk", "google_ads").
+func siteIn(host string, sites []string) bool {
+	if host == "" {
 		return false
 	}
-	for _, w := range words {
-		if strings.Contains(s, w) {
-			return true
+	for _, w := range sites {
+		if strings.IndexByte(w, '.') >= 0 {
+			if host == w || strings.HasSuffix(host, "."+w) {
+				return true
+			}
+			continue
+		}
+		start := 0
+		for i := 0; i <= len(host); i++ {
+			if i == len(host) || !alnum(host[i]) {
+				if host[start:i] == w {
+					return true
+				}
+				start = i + 1
+			}
 		}
 	}
 	return false
 }
+
+func alnum(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
 
 func anyEqual(s string, words []string) bool {
 	for _, w := range words {

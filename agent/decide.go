@@ -158,7 +158,11 @@ func (a *Agent) checkOf(p *models.Predicate, pass bool) wire.Check {
 	case models.PredSegment:
 		c.Kind, c.Name, c.Lo, c.Hi = wire.CheckSegment, a.b.Segments[p.Ref].Name, 0, 0
 	case models.PredValue:
-		c.Kind, c.Name = wire.CheckScore, valueNames[min(int(p.Ref), len(valueNames)-1)]
+		r := min(int(p.Ref), len(valueNames)-1)
+		c.Kind, c.Name = wire.CheckScore, valueNames[r]
+		if a.hasVal {
+			c.Value = [...]float32{a.value.Alive, a.value.Purchases, a.value.Spend, a.value.Value}[r]
+		}
 	}
 	return c
 }
@@ -211,19 +215,20 @@ func (a *Agent) expose(c *models.Campaign, variant string, now int64, shown bool
 		e = &p.Exposures[len(p.Exposures)-1]
 	}
 	e.Variant, e.Segment = variant, a.primary
+	// A holdout assignment counts against the campaign's caps and restarts its attribution window
+	// as a showing would, so that the control group is decided, counted and credited exactly as
+	// often as the treated group; only the pressure budget counts what was really shown.
+	e.Last = now
+	e.DayCount = countIf(e.Day == day, e.DayCount) + 1
+	e.WeekCount = countIf(e.Week == week, e.WeekCount) + 1
+	e.VisitCount = countIf(e.Visit == p.Visits, e.VisitCount) + 1
+	e.Day, e.Week, e.Visit = day, week, p.Visits
 	if shown {
-		e.Last = now
-		e.DayCount = countIf(e.Day == day, e.DayCount) + 1
-		e.WeekCount = countIf(e.Week == week, e.WeekCount) + 1
-		e.VisitCount = countIf(e.Visit == p.Visits, e.VisitCount) + 1
-		e.Day, e.Week, e.Visit = day, week, p.Visits
 		p.PressCount = countIf(p.PressDay == day, p.PressCount) + 1
 		p.PressDay = day
 		if p.Session != nil {
 			p.Session.Shown = satInc16(p.Session.Shown)
 		}
-	} else if e.Last == 0 {
-		e.Last = now // the attribution window of a holdout assignment starts here
 	}
 	a.learn(c.ID, variant, a.primary, 1, 0, 0)
 }

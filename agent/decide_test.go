@@ -216,6 +216,35 @@ func TestPressureBudget(t *testing.T) {
 	})
 }
 
+// BUG (see report, found by FuzzHandleEvents): a request that asks for decisions without events is
+// decided outside any session, or in a session long timed out: the per-session pressure budget is
+// not applied at all when the visitor has no session yet, and per-session caps keep counting a
+// visit that ended hours ago.
+func TestDecisionsWithoutEvents(t *testing.T) {
+	cs := []models.Campaign{simpleCampaign("a", "top", 1, nil), simpleCampaign("b", "side", 1, nil), simpleCampaign("c", "foot", 1, nil)}
+	t.Run("no session yet", func(t *testing.T) {
+		a := newAgent(t, handBundle(withCampaigns(&models.Pressure{PerSession: 2}, cs...)))
+		shown := 0
+		for i := range 3 {
+			for _, d := range stepSlots(t, a, T+int64(i)*minute, []string{"top", "side", "foot"}).Decisions {
+				if d.Campaign != "" {
+					shown++
+				}
+			}
+		}
+		if shown > 2 {
+			t.Fatalf("%d campaigns shown within minutes with a budget of 2 a session", shown)
+		}
+	})
+	t.Run("session timed out", func(t *testing.T) {
+		a := newAgent(t, handBundle(withCampaigns(nil, simpleCampaign("once", "hero", 1, &models.Caps{PerSession: 1}))))
+		stepSlots(t, a, T, []string{"hero"}, arrive(wire.ChannelDirect), pv(wire.PageHome))
+		if d := decision(t, stepSlots(t, a, T+3*hour, []string{"hero"}), "hero"); d.Campaign != "once" {
+			t.Fatalf("three hours later (a new visit) the campaign capped once a session is not shown")
+		}
+	})
+}
+
 // Higher priority wins; a campaign that fails its checks gives way to the next; Explain says why.
 func TestPriority(t *testing.T) {
 	views := func(n int) []wire.Event {

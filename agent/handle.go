@@ -35,6 +35,12 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 	for i := range req.Events {
 		a.apply(&req.Events[i], now, req.TZ)
 	}
+	a.p.Last = now // decisions are taken at now: the next request's clock may not go back before it
+	if s := a.p.Session; len(req.Slots) > 0 && (s == nil || now-s.Last > a.set.SessionTimeoutMs) {
+		// A decision is shown on a page, in a visit: start one if the visitor has none or the last
+		// one timed out, so that per-session caps and the per-session budget apply.
+		a.startSession(now).TZ = req.TZ
+	}
 	a.evaluate(now)
 
 	ans := &a.answer
@@ -146,8 +152,8 @@ func (a *Agent) apply(e *wire.Event, now int64, tz int16) {
 	}
 	if e.Type == wire.EventConsent {
 		p.Consent = uint8(e.Consent)
-		if e.Consent == wire.ConsentDenied {
-			p.Learn, p.Dropped = nil, 0 // nothing learned from this visitor may leave
+		if a.consent() != wire.ConsentFull {
+			p.Learn, p.Dropped = nil, 0 // learning leaves the device only while consent is full
 		}
 		p.Last = t
 		return
@@ -171,11 +177,14 @@ func (a *Agent) apply(e *wire.Event, now int64, tz int16) {
 		}
 		p.Channels[ch]++
 	case wire.EventPageView:
-		if d := e.DwellMs / 1000; d > 0 && int(s.LastPage) < len(s.Dwell) {
+		if d := e.DwellMs / 1000; d > 0 && sum16(s.Pages) > 0 && int(s.LastPage) < len(s.Dwell) {
 			s.Dwell[s.LastPage] = satAdd32(s.Dwell[s.LastPage], d)
 		}
 		s.Pages[e.Page] = satInc16(s.Pages[e.Page])
 		s.LastPage = uint8(e.Page)
+		if e.Page != wire.PageProduct && e.Page != wire.PageCategory {
+			s.Item, s.Category = 0, 0 // nothing is in view on this page
+		}
 		if e.Device != wire.DeviceUnknown {
 			s.Device = uint8(e.Device)
 		}
@@ -237,7 +246,7 @@ func (a *Agent) purchase(e *wire.Event, t int64) {
 		}
 	}
 	p.Orders++
-	p.Revenue += value
+	p.Revenue = min(p.Revenue+value, maxRevenue)
 	if p.FirstOrder == 0 {
 		p.FirstOrder = t
 	}

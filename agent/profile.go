@@ -157,8 +157,26 @@ func sanitize(p *Profile) {
 	p.Viewed = tail(p.Viewed, maxViewed)
 	p.Bought = tail(p.Bought, maxBought)
 	p.Exposures = tail(p.Exposures, maxExposures)
+	kept := p.Exposures[:0]
+	for _, e := range p.Exposures {
+		if len(e.Campaign) <= maxIDLen && len(e.Variant) <= maxIDLen && len(e.Segment) <= maxIDLen {
+			kept = append(kept, e)
+		}
+	}
+	p.Exposures = kept
 	p.Learn = tail(p.Learn, maxLearn)
-	if !finite64(p.Revenue) || p.Revenue < 0 {
+	cells := p.Learn[:0]
+	for _, c := range p.Learn {
+		if len(c.Campaign) > maxIDLen || len(c.Variant) > maxIDLen || len(c.Segment) > maxIDLen {
+			continue
+		}
+		if !finite64(c.Revenue) || c.Revenue < 0 || c.Revenue > maxRevenue {
+			c.Revenue = 0
+		}
+		cells = append(cells, c)
+	}
+	p.Learn = cells
+	if !finite64(p.Revenue) || p.Revenue < 0 || p.Revenue > maxRevenue {
 		p.Revenue = 0
 	}
 	if p.Stage >= uint8(numStages) {
@@ -173,6 +191,14 @@ func sanitize(p *Profile) {
 		}
 	}
 	if s := p.Session; s != nil {
+		// The session lies within the profile's time: a negative Last would become the next
+		// visit's PrevVisit, and a Start after Last a negative session length.
+		if s.Last < 0 || s.Last > p.Last {
+			s.Last = p.Last
+		}
+		if s.Start < 0 || s.Start > s.Last {
+			s.Start = s.Last
+		}
 		if len(s.Pages) != int(numPageTypes) {
 			s.Pages = make([]uint16, numPageTypes)
 		}
@@ -194,7 +220,7 @@ func sanitize(p *Profile) {
 		s.Seen = tail(s.Seen, maxSeen)
 		s.Cart = tail(s.Cart, maxCart)
 		for i := range s.Cart {
-			if !finite32(s.Cart[i].Price) || s.Cart[i].Price < 0 {
+			if !finite32(s.Cart[i].Price) || s.Cart[i].Price < 0 || s.Cart[i].Price > maxMoney {
 				s.Cart[i].Price = 0
 			}
 			if s.Cart[i].Quantity > maxQuantity {
@@ -203,6 +229,10 @@ func sanitize(p *Profile) {
 		}
 	}
 }
+
+// maxRevenue bounds a visitor's revenue: far above any customer, far below where a model's
+// weight × revenue could overflow to ±Inf.
+const maxRevenue = 1e18
 
 func tail[T any](s []T, n int) []T {
 	if len(s) > n {

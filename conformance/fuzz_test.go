@@ -193,7 +193,7 @@ func FuzzModuleCall(f *testing.F) {
 }
 
 // FuzzModuleExports calls the exports with what a host never sends: presage_input of any size
-// (negative, zero, past the 16 MiB limit), and presage_call with any operation and any length,
+// (negative, zero, past the 4 MiB limit), and presage_call with any operation and any length,
 // including lengths past the input buffer. The module must refuse, never trap.
 func FuzzModuleExports(f *testing.F) {
 	for _, s := range exportSeeds {
@@ -203,13 +203,6 @@ func FuzzModuleExports(f *testing.F) {
 		if exportsModule == nil {
 			exportsModule = startModule(t, "FuzzModuleExports")
 			exportsBuf = 64 << 10 // allocated at start
-		}
-		// Sizes between 1 MiB and the limit are folded below 1 MiB: growing the buffer towards 16 MiB
-		// runs the Go runtime out of memory under the default ceiling (TestModuleInputLimit shows
-		// when), and a target failing at once on that would find nothing else. Sizes outside
-		// [0, 16 MiB], which the module must refuse, are kept as they are.
-		if size > 1<<20 && size <= moduleInputLimit {
-			size %= 1<<20 + 1
 		}
 		m := exportsModule
 		fail := func(format string, args ...any) {
@@ -222,9 +215,9 @@ func FuzzModuleExports(f *testing.F) {
 		if err != nil {
 			fail("presage_input(%d): %v", size, err)
 		}
-		refused := size < 0 || size > 16<<20
+		refused := size < 0 || size > moduleInputLimit
 		if refused != (addr == 0) {
-			fail("presage_input(%d) = %#x: want a refusal exactly for sizes outside [0, 16 MiB]", size, addr)
+			fail("presage_input(%d) = %#x: want a refusal exactly for sizes outside [0, %d]", size, addr, moduleInputLimit)
 		}
 		if addr != 0 {
 			exportsBuf = max(exportsBuf, size)

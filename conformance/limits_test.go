@@ -9,7 +9,7 @@ import (
 
 // moduleInputLimit is the module's bound on one input (.plan/CONTRACTS.md: presage_input refuses
 // more). runtime/host passes requests up to it under its default memory ceiling.
-const moduleInputLimit = 16 << 20
+const moduleInputLimit = 4 << 20
 
 // TestModuleInputLimit checks that an instance under runtime/host's default memory ceiling takes
 // every input size the module accepts, whatever sizes came before: a pooled instance lives through
@@ -33,11 +33,11 @@ func TestModuleInputLimit(t *testing.T) {
 	}{
 		{"limit at once", []int32{moduleInputLimit}},
 		{"doubling to the limit", doubling},
-		{"12 MiB then the limit", []int32{12 << 20, moduleInputLimit}},
-		{"growing by 1 MiB", steps(1<<20, 1<<20, moduleInputLimit)},
+		{"3 MiB then the limit", []int32{3 << 20, moduleInputLimit}},
+		{"growing by 512 KiB", steps(512<<10, 512<<10, moduleInputLimit)},
 		{"growing by 128 KiB to 4 MiB", steps(128<<10, 128<<10, 4<<20)},
 	}
-	for _, n := range []int32{4 << 20, 8 << 20, 12 << 20, moduleInputLimit} {
+	for _, n := range []int32{1 << 20, 2 << 20, 3 << 20, moduleInputLimit} {
 		// A bundle load copies its input (agent.LoadBundle): twice the input must fit.
 		t.Run(fmt.Sprintf("load bundle of %d MiB", n>>20), func(t *testing.T) {
 			m := startModule(t, "TestModuleInputLimit")

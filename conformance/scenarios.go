@@ -47,7 +47,7 @@ var scenarios = []scenario{
 	{"lead-and-recs", "A prospect signs up (prospect to lead), clicks a campaign, and asks 1, 20 and 255 recommendations.", scLeadRecs},
 	{"tz-offsets", "One visitor's requests at UTC offsets from -14 h to +14 h (Nepal's +5:45 included), across midnight and a weekday change.", scTZ},
 	{"clock-skew", "The host's clock goes backwards and events carry times after now, zero or before the profile's last time: the profile's time stays monotone.", scClockSkew},
-	{"bad-garbage", "Garbage bytes for every operation that reads input: error replies, never a crash; the agent still serves afterwards.", scGarbage},
+	{"bad-garbage", "Garbage bytes for every operation that reads input: error replies, never a crash; the profile is unchanged, except that an unreadable LoadProfile starts a fresh one; the agent still serves afterwards.", scGarbage},
 	{"bad-unknown-op", "Operations that do not exist (0, 9, 255, 2^31-1, 2^31, 2^32-1) with and without input.", scUnknownOp},
 	{"bad-invalid-event", "Requests refused whole for one invalid field each (type, times, page, channel, device, consent, amounts, sizes, slots, time zone); the profile is unchanged after each.", scInvalidEvent},
 	{"bad-oversized", "Inputs over the limits: a profile over 8 KiB (a new profile starts), a request over 64 KiB, malformed and wrong-version profiles.", scOversized},
@@ -439,7 +439,7 @@ func scGarbage(g *gen, r *rec) {
 	r.loadProfile(t0, 151, nil)
 	r.handle(g.shortVisit(t0, 100))
 	before := r.saveProfile()
-	for _, op := range []wire.Op{wire.OpLoadProfile, wire.OpHandle, wire.OpDrain, wire.OpForget} {
+	for _, op := range []wire.Op{wire.OpHandle, wire.OpDrain, wire.OpForget} {
 		for _, in := range garbage() {
 			r.raw(op, in).wantErr(wire.CodeBadRequest)
 			if !bytes.Equal(before, r.peekProfile()) {
@@ -447,6 +447,15 @@ func scGarbage(g *gen, r *rec) {
 			}
 		}
 	}
+	// A LoadProfile request that cannot be read starts a fresh profile: a pooled instance must never
+	// go on serving the previous visitor to the next one.
+	for _, in := range garbage() {
+		r.raw(wire.OpLoadProfile, in).wantErr(wire.CodeBadRequest)
+		if bytes.Equal(before, r.peekProfile()) {
+			r.failf("an unreadable LoadProfile kept the previous visitor's profile")
+		}
+	}
+	r.loadProfile(t0+minute/2, 153, before)
 	r.saveProfile()
 	for _, in := range garbage() {
 		r.raw(wire.OpLoadBundle, in).wantErr(wire.CodeBadBundle)

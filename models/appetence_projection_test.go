@@ -82,27 +82,12 @@ func TestProjectionSolves(t *testing.T) {
 	}
 }
 
-// TestProject32 checks that the unrolled rank-32 products sum exactly as the generic ones.
-func TestProject32(t *testing.T) {
-	a := randAppetence(7, 300, 32)
-	a.Factors[5] = 0 // a zero factor: its ±0 products must be added the same way
-	G := inverseFromCholesky(a.cholesky(), 32)
-	want, got := make([]float64, 300*32), make([]float64, 300*32)
-	project(want, a.Factors, G, 32)
-	project32(got, a.Factors, G)
-	for i := range want {
-		if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
-			t.Fatalf("P[%d] = %v, generic %v", i, got[i], want[i])
-		}
-	}
-}
-
-// TestGramInt8 checks the packed FᵀF against int64 sums, including the extreme −128 over more
-// categories than one block of the packed lanes.
+// TestGramInt8 checks FᵀF against int64 sums, including the extreme −128 over as many categories
+// as a model may have (MaxCategories), where the int32 partial sums are largest.
 func TestGramInt8(t *testing.T) {
-	for _, tc := range []struct{ n, R int }{{1, 1}, {3, 2}, {7, 3}, {1000, 32}, {5, 33}, {70000, 3}} {
+	for _, tc := range []struct{ n, R int }{{1, 1}, {3, 2}, {7, 3}, {1000, 32}, {5, 33}, {MaxCategories, 3}} {
 		a := randAppetence(uint64(tc.n), tc.n, tc.R)
-		if tc.n == 70000 {
+		if tc.n == MaxCategories {
 			for i := range a.Factors {
 				if i%5 != 0 {
 					a.Factors[i] = 0x80
@@ -138,6 +123,7 @@ func TestProjectionRefusesInvalid(t *testing.T) {
 		{"lambda NaN", Appetence{Rank: 1, Factors: []byte{1, 2}, Lambda: float32(math.NaN())}},
 		{"lambda Inf", Appetence{Rank: 1, Factors: []byte{1, 2}, Lambda: float32(math.Inf(1))}},
 		{"lambda swamped", Appetence{Rank: 2, Factors: []byte{1, 1, 0, 0}, Lambda: 1e-30}}, // last pivot 0
+		{"too many categories", Appetence{Rank: 1, Factors: make([]byte, MaxCategories+1), Lambda: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if P := tc.a.Projection(); P != nil {

@@ -114,7 +114,7 @@ func typicalBundle() *models.Bundle {
 		Popular:      []uint16{2, 0, 1},
 		Propensity:   []models.Logistic{{Name: "purchase", Features: []uint16{0, 2}, Weights: []float32{0.5, -0.01}, Bias: -2}},
 		Neighbours:   &models.Neighbours{K: 1, Index: []byte{1, 0, 0, 0, 0, 0}, Weight: []byte{200, 180, 0}, Scale: 1.0 / 255},
-		Appetence:    &models.Appetence{Rank: 2, Factors: []byte{1, 2, 3, 4}, FoldIn: []byte{5, 6, 7, 8}, Scale: 0.01, FoldScale: 0.02, Slope: 1.5},
+		Appetence:    &models.Appetence{Rank: 2, Factors: []byte{1, 2, 3, 4}, Scale: 0.01, Slope: 1.5, Lambda: 0.5},
 		Value:        &models.Value{R: 0.24, Alpha: 4.4, A: 0.79, B: 2.4, P: 6.25, Q: 3.74, Gamma: 15.44, Horizon: 52},
 		Segments:     []models.Segment{{Name: "buyers", When: []models.Predicate{{Kind: models.PredFeature, Ref: 1, Lo: 1, Hi: inf}}}},
 		Campaigns: []models.Campaign{{ID: "spring", Slot: "home-hero", Priority: 10,

@@ -67,7 +67,8 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Host, error) {
 		slots: make(chan struct{}, s.poolSize),
 		done:  make(chan struct{}),
 	}
-	h.inputLimit = min(maxModuleInput, int(s.memoryPages)*65536)
+	// An input is held with a copy and its decoded form; an eighth of the ceiling leaves room for them.
+	h.inputLimit = min(maxModuleInput, int(s.memoryPages)*65536/8)
 	for range s.poolSize {
 		h.slots <- struct{}{}
 	}

@@ -18,8 +18,8 @@ const (
 	startFunc    = "_initialize"
 	abiVersion   = 1
 
-	// maxModuleInput is the module's own bound on one request (16 MiB): presage_input refuses more.
-	maxModuleInput = 16 << 20
+	// maxModuleInput is the module's own bound on one input (4 MiB): presage_input refuses more.
+	maxModuleInput = 4 << 20
 
 	// initialInput is the input buffer size asked for when an instance starts, so that ordinary
 	// requests never pay the presage_input call: the module allocates 64 KiB anyway.

@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/modbuild"
 	"github.com/presage-dev/presage/models"
 	"github.com/presage-dev/presage/models/signing"
 )
@@ -39,23 +38,10 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	cacheDir = filepath.Join(tmp, "cache")
-	modulePath = os.Getenv("PRESAGE_TEST_WASM")
-	if modulePath == "" {
-		gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(gocmd); err != nil {
-			if gocmd, err = exec.LookPath("go"); err != nil {
-				fmt.Println("host test: skipped: no go command to build the module")
-				return 0
-			}
-		}
-		modulePath = filepath.Join(tmp, "presage.wasm")
-		cmd := exec.Command(gocmd, "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w",
-			"-o", modulePath, "github.com/presage-dev/presage/wasm")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "host test: building the module: %v\n%s", err, out)
-			return 1
-		}
+	// The module exactly as the product builds it (internal/modbuild holds the flags).
+	if modulePath, err = modbuild.Path(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "host test: building the module:", err)
+		return 1
 	}
 	if moduleWasm, err = os.ReadFile(modulePath); err != nil {
 		fmt.Fprintln(os.Stderr, "host test:", err)
