@@ -46,11 +46,14 @@ wasm: $(PRESAGE) ## write dist/presage.wasm with the demo bundle compiled in
 	$(PRESAGE) train simulated -key $(DIST)/keys/presage.key -o $(DIST)/bundle.cbor
 	$(PRESAGE) build -bundle $(DIST)/bundle.cbor -public-key $(DIST)/keys/presage.pub -o $(DIST)
 
-size: wasm ## the module's size: raw, gzip, brotli
-	$(PRESAGE) size $(DIST)/presage.wasm
+size: $(PRESAGE) ## the module's size with the budget bundle: 1,000 items x 20 neighbours, 1,000 categories x 32 factors, 3 models
+	$(PRESAGE) keygen -dir $(DIST)/keys -if-missing
+	$(PRESAGE) train simulated -key $(DIST)/keys/presage.key -o $(DIST)/budget/bundle.cbor -items 1000 -categories 1000 -rank 32 -visitors 6000 -seed 3
+	$(PRESAGE) build -bundle $(DIST)/budget/bundle.cbor -public-key $(DIST)/keys/presage.pub -o $(DIST)/budget
+	$(PRESAGE) size $(DIST)/budget/presage.wasm
 
 bench: ## the benchmarks (BENCHTIME=1s): scoring, one event native vs module, pool, size
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./models/... ./agent/... ./runtime/... ./internal/minicbor/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/budget ./models/... ./agent/... ./runtime/... ./internal/minicbor/...
 	$(MAKE) --no-print-directory size
 
 conformance: ## replay testdata/vectors natively and in the module (wazero): byte-identical answers
