@@ -1,13 +1,3 @@
-// Command presage is Presage's one CLI: train bundles, build the WebAssembly module, run the demo.
-//
-//	presage keygen   -dir DIR                       make a bundle-signing key pair
-//	presage train    simulated -key K -o FILE       train a signed bundle on simulated traffic
-//	presage build    -bundle FILE -o DIR            compile a signed bundle into dist/presage.wasm
-//	presage inspect  FILE                           describe a bundle or a module
-//	presage size     FILE...                        raw, gzip and brotli sizes
-//	presage demo                                    all of the above, then simulated visitors in wazero
-//
-// Exit status: 0 on success, 2 for bad input (flags, files, data), 1 for anything else.
 package main
 
 import (
