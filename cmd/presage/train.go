@@ -71,6 +71,9 @@ func printReport(out io.Writer, rep *demo.Report) {
 	if v := rep.Value; v != nil {
 		fmt.Fprintf(w, "  value model  BG/NBD r %.3f α %.3f a %.3f b %.3f; Gamma-Gamma p %.2f q %.2f γ %.2f (%d customers)\n",
 			v.R, v.Alpha, v.A, v.B, v.P, v.Q, v.Gamma, rep.Customers)
+		if p := v.A / (v.A + v.B); p < 1e-3 {
+			fmt.Fprintf(w, "  warning: BG/NBD mean dropout probability %.1e: this history shows no churn, so P(alive) will stay near 1\n", p)
+		}
 	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(out, "  warning: %s\n", w)
