@@ -80,6 +80,7 @@ func (a *Agent) SetBundle(b *models.Bundle, now int64) error {
 		return err
 	}
 	a.b, a.cb, a.set = b, cb, settingsFrom(b.Settings)
+	a.resetVisitorState() // the last explanation refers to the old bundle's models
 	a.scores = make([]float64, len(b.Propensity))
 	a.members = make([]bool, len(b.Segments))
 	if b.Appetence != nil {
@@ -214,6 +215,14 @@ func (a *Agent) Start(p *Profile, seed uint64) {
 		}
 	}
 	a.started = true
+	a.resetVisitorState()
+}
+
+// resetVisitorState forgets what the agent derived for the previous visitor: a pooled instance serves
+// many visitors, and nothing of one may show in another's answers or explanations.
+func (a *Agent) resetVisitorState() {
+	a.x = Vector{}
+	a.expl = wire.Explanation{Slots: a.expl.Slots[:0], Drivers: a.expl.Drivers[:0]}
 }
 
 // Features returns the feature vector of the last Handle. It is owned by the agent.
@@ -226,7 +235,7 @@ func (a *Agent) Profile() *Profile { return &a.p }
 func (a *Agent) Forget(seed uint64) {
 	a.p = Profile{Version: profileVersion, Visitor: newVisitorID(seed)}
 	a.started = true
-	a.expl = wire.Explanation{}
+	a.resetVisitorState()
 }
 
 func newVisitorID(seed uint64) uint64 {

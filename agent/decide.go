@@ -285,5 +285,12 @@ func (a *Agent) Drain(now int64, seed uint64) *wire.Batch {
 	return bt
 }
 
-// Explain returns why the last decisions were taken. It is owned by the agent.
-func (a *Agent) Explain() *wire.Explanation { return &a.expl }
+// Explain returns why the last decisions were taken, and the strongest drivers of each score. The
+// drivers are computed here, from the last Handle's features, not on every event. It is owned by the
+// agent and empty until the visitor's first Handle.
+func (a *Agent) Explain() *wire.Explanation {
+	if a.expl.Time != 0 && a.b != nil {
+		a.drivers()
+	}
+	return &a.expl
+}

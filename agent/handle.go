@@ -65,8 +65,7 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 		maxRecs = int(req.MaxRecs)
 	}
 	ans.Recs = a.recommend(ans.Recs, maxRecs)
-	a.expl = wire.Explanation{Time: now, Slots: a.expl.Slots[:0]}
-	a.drivers()
+	a.expl = wire.Explanation{Time: now, Slots: a.expl.Slots[:0], Drivers: a.expl.Drivers[:0]}
 	for _, slot := range req.Slots {
 		ans.Decisions = append(ans.Decisions, a.decide(slot, now))
 	}
