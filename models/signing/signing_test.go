@@ -16,7 +16,7 @@ func key(seed byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Rep
 
 func bundle() *models.Bundle {
 	return &models.Bundle{Format: models.FormatVersion, Version: 7, Site: "shop",
-		Features: []string{"session_pages"},
+		Features:   []string{"session_pages"},
 		Propensity: []models.Logistic{{Name: "buy", Features: []uint16{0}, Weights: []float32{0.5}, Bias: -1}}}
 }
 
