@@ -23,21 +23,22 @@ type Agent struct {
 	started bool // a profile is being served
 
 	// per-call scratch, reused
-	x       Vector
-	scores  []float64
-	members []bool
-	dots    []int32
-	vq      []int8
-	vscale  float64
-	hasApp  bool
-	value   wire.CustomerValue
-	hasVal  bool
-	recs    models.RecScratch
-	cands   []models.Candidate
-	recent  []models.Weighted
-	expl    wire.Explanation
-	answer  wire.Answer
-	primary string // first segment the visitor belongs to: the learning buffer's segment
+	x        Vector
+	scores   []float64
+	members  []bool
+	dots     []int32
+	vq       []int8
+	vscale   float64
+	hasApp   bool
+	value    wire.CustomerValue
+	hasVal   bool
+	recs     models.RecScratch
+	cands    []models.Candidate
+	recent   []models.Weighted
+	excluded []uint64 // items not to recommend this event, a bit set over the catalogue
+	expl     wire.Explanation
+	answer   wire.Answer
+	primary  string // first segment the visitor belongs to: the learning buffer's segment
 }
 
 // compiled is the bundle resolved against the agent: features by id, items and categories by hash.
