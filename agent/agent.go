@@ -47,8 +47,6 @@ type compiled struct {
 	featOf     []Feature  // bundle feature index → agent feature
 	items      []keyIndex // sorted by key
 	cats       []keyIndex
-	itemHash   []uint32 // item index → hash
-	catHash    []uint32
 	appetence  *models.AppetenceKernel // the appetence factors, packed for the one-pass kernel
 	projection []float64               // the appetence fold-in projection, computed from the factors
 }
@@ -114,10 +112,10 @@ func compile(b *models.Bundle) (compiled, error) {
 		cb.projection = b.Appetence.Projection()
 	}
 	var err error
-	if cb.items, cb.itemHash, err = index(b.Items, "items"); err != nil {
+	if cb.items, err = index(b.Items, "items"); err != nil {
 		return cb, err
 	}
-	if cb.cats, cb.catHash, err = index(b.Categories, "categories"); err != nil {
+	if cb.cats, err = index(b.Categories, "categories"); err != nil {
 		return cb, err
 	}
 	for i := range b.Campaigns {
@@ -140,22 +138,20 @@ func compile(b *models.Bundle) (compiled, error) {
 }
 
 // index hashes ids for lookup by the hashes the profile keeps; two ids of one hash are refused.
-func index(ids []string, what string) ([]keyIndex, []uint32, error) {
+func index(ids []string, what string) ([]keyIndex, error) {
 	ki := make([]keyIndex, len(ids))
-	hashes := make([]uint32, len(ids))
 	for i, id := range ids {
 		h := hashID(id)
 		ki[i] = keyIndex{h, uint32(i)}
-		hashes[i] = h
 	}
 	sortKeys(ki)
 	for i := 1; i < len(ki); i++ {
 		if ki[i].key == ki[i-1].key {
-			return nil, nil, msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one",
+			return nil, msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one",
 				what, ids[ki[i-1].idx], ids[ki[i].idx])
 		}
 	}
-	return ki, hashes, nil
+	return ki, nil
 }
 
 func lookup(ki []keyIndex, key uint32) (int, bool) {
