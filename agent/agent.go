@@ -36,6 +36,7 @@ type Agent struct {
 	cands    []models.Candidate
 	recent   []models.Weighted
 	excluded []uint64 // items not to recommend this event, a bit set over the catalogue
+	order    []int    // campaigns of a slot by priority, reused by every decision
 	expl     wire.Explanation
 	answer   wire.Answer
 	primary  string // first segment the visitor belongs to: the learning buffer's segment

@@ -53,8 +53,7 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 
 // bySlotPriority lists the campaigns of a slot by descending priority, stable in bundle order.
 func (a *Agent) bySlotPriority(slot string) []int {
-	var buf [32]int
-	list := buf[:0]
+	list := a.order[:0]
 	for i := range a.b.Campaigns {
 		if a.b.Campaigns[i].Slot != slot {
 			continue
@@ -64,6 +63,7 @@ func (a *Agent) bySlotPriority(slot string) []int {
 			list[j], list[j-1] = list[j-1], list[j]
 		}
 	}
+	a.order = list
 	return list
 }
 

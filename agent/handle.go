@@ -241,7 +241,7 @@ func (a *Agent) purchase(e *wire.Event, t int64) {
 	value := e.Value
 	if value == 0 {
 		for _, l := range e.Lines {
-			value += float64(float32(l.Price)) * float64(qty(l.Quantity))
+			value += float64(float64(float32(l.Price)) * float64(qty(l.Quantity))) // float64(): no fused multiply-add, same bits everywhere
 		}
 	}
 	p.Orders++

@@ -128,15 +128,6 @@ func pushCapped(list []uint32, v uint32, max int) []uint32 {
 	return list
 }
 
-func contains(list []uint32, v uint32) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // sanitize makes a decoded profile safe to use: a profile comes back from a cookie or storage that the
 // visitor (or an attacker) controls, so every bound the agent relies on is enforced again here.
 func sanitize(p *Profile) {

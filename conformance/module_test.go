@@ -3,7 +3,6 @@ package conformance
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -175,6 +174,3 @@ func (m *rawModule) Call(op wire.Op, req []byte) ([]byte, error) {
 	}
 	return m.CallN(int32(op), int32(len(req)))
 }
-
-// isTrap reports whether err is a failure of the instance rather than a refused input.
-func isTrap(err error) bool { return errors.Is(err, errTrap) }

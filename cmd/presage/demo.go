@@ -46,15 +46,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pub := key.Public().(ed25519.PublicKey)
 
 	fmt.Fprintf(stdout, "2/4 training on %d simulated visitors (%d items, %d categories)\n", cfg.Visitors, cfg.Items, cfg.Categories)
-	bar := newProgress(stderr)
-	cfg.Progress = bar.Update
-	b, rep, err := demo.Train(ctx, cfg)
-	bar.Done()
+	_, envelope, rep, err := trainSigned(ctx, cfg, key, filepath.Join(*dir, "bundle.cbor"), stderr)
 	if err != nil {
-		return err
-	}
-	envelope := signing.Sign(b, key)
-	if err := writeFileAtomic(filepath.Join(*dir, "bundle.cbor"), envelope, 0o644); err != nil {
 		return err
 	}
 	printReport(stdout, rep)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/presage-dev/presage/internal/demo"
+	"github.com/presage-dev/presage/models"
 	"github.com/presage-dev/presage/models/signing"
 )
 
@@ -37,24 +39,34 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err}
 	}
-	bar := newProgress(stderr)
-	cfg.Progress = bar.Update
-	b, rep, err := demo.Train(ctx, cfg)
-	bar.Done()
+	b, env, rep, err := trainSigned(ctx, cfg, key, *out, stderr)
 	if err != nil {
-		return err
-	}
-	env := signing.Sign(b, key)
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(*out, env, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: bundle v%d, %d bytes, %d items, %d categories, trained in %s\n",
 		*out, b.Version, len(env), len(b.Items), len(b.Categories), rep.Elapsed.Round(1e7))
 	printReport(stdout, rep)
 	return nil
+}
+
+// trainSigned trains on simulated traffic with a progress bar on stderr, signs the bundle with key and
+// writes the envelope to out (creating its folder).
+func trainSigned(ctx context.Context, cfg demo.Config, key ed25519.PrivateKey, out string, stderr io.Writer) (*models.Bundle, []byte, *demo.Report, error) {
+	bar := newProgress(stderr)
+	cfg.Progress = bar.Update
+	b, rep, err := demo.Train(ctx, cfg)
+	bar.Done()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	env := signing.Sign(b, key)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := writeFileAtomic(out, env, 0o644); err != nil {
+		return nil, nil, nil, err
+	}
+	return b, env, rep, nil
 }
 
 func printReport(out io.Writer, rep *demo.Report) {

@@ -167,7 +167,7 @@ func AppendFloat(b []byte, v float64) []byte {
 		v *= 10
 		exp--
 	}
-	digits := uint64(v*1e5 + 0.5) // 6 significant digits
+	digits := uint64(float64(v*1e5) + 0.5) // 6 significant digits; float64(): no fused multiply-add
 	if digits >= 1000000 {
 		digits /= 10
 		exp++
