@@ -4,8 +4,9 @@ GO ?= go
 DIST ?= dist
 FUZZTIME ?= 10s
 BENCHTIME ?= 1s
-# The module: WASI preview 1, a reactor, no debug info (-s -w) and no file paths (-trimpath).
-WASM_FLAGS := -buildmode=c-shared -trimpath -ldflags='-s -w'
+# The module: WASI preview 1, a reactor, no debug info (-s -w), no file paths (-trimpath), the Go
+# runtime not inlined (runtime=-l: its tables compress far better; internal/modbuild is the reference).
+WASM_FLAGS := -buildmode=c-shared -trimpath -gcflags=runtime=-l -ldflags='-s -w'
 PRESAGE := $(DIST)/bin/presage
 
 .PHONY: help demo test test-short check wasm size bench conformance fuzz clean tools
@@ -28,6 +29,10 @@ test-short: ## the fast tests only
 tools: ## install what the tests need and is missing (safe to run twice)
 	@command -v gcc >/dev/null || { echo "installing gcc (for -race)"; apt-get update -qq && apt-get install -y -qq gcc >/dev/null; }
 	@command -v brotli >/dev/null || { echo "installing brotli (for size reports)"; apt-get update -qq && apt-get install -y -qq brotli >/dev/null || true; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "installing postgresql (the sync store's PostgreSQL tests; skipped without it)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null || true; }
+	@command -v chromium >/dev/null || { echo "installing chromium (for jsbridge's real-browser tests)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null || true; }
+	@[ -d jsbridge/node_modules/esbuild ] || ! command -v npm >/dev/null || { echo "installing esbuild (npm ci, to check jsbridge's built presage.js)"; (cd jsbridge && npm ci --no-audit --no-fund --loglevel=error) || true; }
+	@[ -d examples/cloudflare-worker/node_modules ] || ! command -v npm >/dev/null || { echo "installing workerd (npm ci, for the Worker example's tests)"; (cd examples/cloudflare-worker && npm ci --no-audit --no-fund --loglevel=error) || true; }
 
 check: ## gofmt, vet, go mod tidy, the module's import rules, cross-builds
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -66,3 +71,28 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 
 clean: ## remove build outputs
 	rm -rf $(DIST)
+
+# Results on public datasets (read from PRESAGE_DATASETS, default ../shared/datasets; never copied
+# here). Each prints its figures against the published targets, writes dist/eval/<name>/report.html
+# and summary.json, and fails if a target is missed.
+.PHONY: eval-cdnow eval-retail eval-groceries
+
+eval-cdnow: $(PRESAGE) ## CDNOW: BG/NBD + Gamma-Gamma parameters from the raw log vs Fader, Hardie & Lee
+	$(PRESAGE) eval cdnow -o $(DIST)/eval/cdnow
+
+eval-retail: $(PRESAGE) ## Online Retail: item-to-item HR@10/NDCG@10 vs popularity, BG/NBD and P(alive)
+	$(PRESAGE) eval retail -o $(DIST)/eval/retail
+
+eval-groceries: $(PRESAGE) ## Groceries: co-occurrence counts vs the published 150 two-item rules
+	$(PRESAGE) eval groceries -o $(DIST)/eval/groceries
+
+# Online Shoppers (UCI 468): logistic regression vs boosted trees on a stratified 80/20 split
+# (seed 1) and 5-fold CV, then the chosen model scored in the module and checked against native.
+SHOPPERS_CSV = $(or $(PRESAGE_DATASETS),../shared/datasets)/online-shoppers/online_shoppers_intention.csv
+.PHONY: eval-shoppers
+eval-shoppers: $(PRESAGE) ## Online Shoppers: held-out AUC, log loss, Brier, ECE of logistic vs trees; module vs native scores
+	$(PRESAGE) keygen -dir $(DIST)/keys -if-missing
+	$(PRESAGE) train propensity -data $(SHOPPERS_CSV) -label Revenue -categorical OperatingSystems,Browser,Region,TrafficType \
+	  -seed 1 -test 0.2 -cv 5 -kind auto -key $(DIST)/keys/presage.key -o $(DIST)/eval/shoppers/bundle.cbor -json $(DIST)/eval/shoppers/summary.json
+	$(PRESAGE) score -bundle $(DIST)/eval/shoppers/bundle.cbor -public-key $(DIST)/keys/presage.pub -data $(SHOPPERS_CSV) \
+	  -o $(DIST)/eval/shoppers/scores.csv -compare

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/minicbor"
 	"github.com/presage-dev/presage/internal/msg"
 	"github.com/presage-dev/presage/models"
 )
@@ -35,10 +36,13 @@ type Agent struct {
 	recs     models.RecScratch
 	cands    []models.Candidate
 	recent   []models.Weighted
-	excluded []uint64 // items not to recommend this event, a bit set over the catalogue
-	order    []int    // campaigns of a slot by priority, reused by every decision
+	excluded models.ItemSet // items not to recommend this event
+	order    []int          // campaigns of a slot by priority, reused by every decision
 	expl     wire.Explanation
+	checks   []wire.Check // backs every expl.Slots[i].Checks
 	answer   wire.Answer
+	enc      minicbor.Encoder
+	dec      minicbor.Decoder
 	primary  string // first segment the visitor belongs to: the learning buffer's segment
 }
 
@@ -46,10 +50,12 @@ type Agent struct {
 type compiled struct {
 	cols       [][]uint16 // per propensity model: positions of its features in Vector
 	featOf     []Feature  // bundle feature index → agent feature
-	items      []keyIndex // sorted by key
-	cats       []keyIndex
+	items      idTable
+	cats       idTable
 	appetence  *models.AppetenceKernel // the appetence factors, packed for the one-pass kernel
+	neighbours *models.NeighbourTable  // the neighbour lists, packed for Recommend
 	projection []float64               // the appetence fold-in projection, computed from the factors
+	inputs     inputIndex              // tabular models' request inputs (inputs.go)
 }
 
 type keyIndex struct {
@@ -96,9 +102,12 @@ func compile(b *models.Bundle) (compiled, error) {
 	for i, name := range b.Features {
 		f, ok := FeatureByName(name)
 		if !ok {
-			return cb, msg.Errorf(models.ErrBadBundle, "features[%d]: unknown feature %q", i, name)
+			f = notAgentFeature // a request input of tabular models (inputs.go)
 		}
 		cb.featOf[i] = f
+	}
+	if err := compileInputs(b, &cb); err != nil { // inputs.go: only tabular models read inputs
+		return cb, err
 	}
 	cb.cols = make([][]uint16, len(b.Propensity))
 	for m := range b.Propensity {
@@ -111,6 +120,9 @@ func compile(b *models.Bundle) (compiled, error) {
 	if b.Appetence != nil {
 		cb.appetence = models.NewAppetenceKernel(b.Appetence)
 		cb.projection = b.Appetence.Projection()
+	}
+	if b.Neighbours != nil {
+		cb.neighbours = b.Neighbours.Table()
 	}
 	var err error
 	if cb.items, err = index(b.Items, "items"); err != nil {
@@ -138,64 +150,62 @@ func compile(b *models.Bundle) (compiled, error) {
 	return cb, nil
 }
 
-// index hashes ids for lookup by the hashes the profile keeps; two ids of one hash are refused.
-func index(ids []string, what string) ([]keyIndex, error) {
-	ki := make([]keyIndex, len(ids))
+// idTable finds an item or a category by the 32-bit hash the profile keeps: open addressing with
+// linear probing, at most half full, so that a lookup is one or two probes. A binary search over
+// 1,000 ids took ten dependent steps, and WebAssembly makes every step dear.
+type idTable struct {
+	slots []keyIndex // idx is the index + 1; 0 marks an empty slot
+	shift uint32
+}
+
+// index hashes ids into a table; two ids of one hash are refused.
+func index(ids []string, what string) (idTable, error) {
+	bits := uint32(1)
+	for 1<<bits < 2*len(ids) {
+		bits++
+	}
+	t := idTable{slots: make([]keyIndex, 1<<bits), shift: 32 - bits}
+	mask := uint32(len(t.slots) - 1)
 	for i, id := range ids {
 		h := hashID(id)
-		ki[i] = keyIndex{h, uint32(i)}
-	}
-	sortKeys(ki)
-	for i := 1; i < len(ki); i++ {
-		if ki[i].key == ki[i-1].key {
-			return nil, msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one",
-				what, ids[ki[i-1].idx], ids[ki[i].idx])
+		s := t.home(h)
+		for ; t.slots[s].idx != 0; s = (s + 1) & mask {
+			if t.slots[s].key == h {
+				return idTable{}, msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one",
+					what, ids[t.slots[s].idx-1], id)
+			}
 		}
+		t.slots[s] = keyIndex{h, uint32(i) + 1}
 	}
-	return ki, nil
+	return t, nil
 }
 
-func lookup(ki []keyIndex, key uint32) (int, bool) {
-	lo, hi := 0, len(ki)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if ki[m].key < key {
-			lo = m + 1
-		} else {
-			hi = m
+// home is the first slot probed for key: Fibonacci hashing spreads the top bits.
+func (t *idTable) home(key uint32) uint32 { return (key * 0x9E3779B1) >> t.shift }
+
+// addTo adds to set the ids whose hashes are keys, those the table knows.
+func (t *idTable) addTo(set models.ItemSet, keys []uint32) {
+	for _, k := range keys {
+		if i, ok := t.lookup(k); ok {
+			set.Add(i)
 		}
 	}
-	if lo < len(ki) && ki[lo].key == key {
-		return int(ki[lo].idx), true
-	}
-	return 0, false
 }
 
-// sortKeys is a heapsort by key: package slices would instantiate its generic sort into the module
-// for this one call site.
-func sortKeys(a []keyIndex) {
-	down := func(i, n int) {
-		for {
-			c := 2*i + 1
-			if c >= n {
-				return
-			}
-			if c+1 < n && a[c+1].key > a[c].key {
-				c++
-			}
-			if a[i].key >= a[c].key {
-				return
-			}
-			a[i], a[c] = a[c], a[i]
-			i = c
+// lookup returns the index of the id whose hash is key.
+func (t *idTable) lookup(key uint32) (int, bool) {
+	if len(t.slots) == 0 {
+		return 0, false
+	}
+	mask := uint32(len(t.slots) - 1)
+	for s := t.home(key); ; s = (s + 1) & mask {
+		e := t.slots[s]
+		if e.idx == 0 {
+			return 0, false
 		}
-	}
-	for i := len(a)/2 - 1; i >= 0; i-- {
-		down(i, len(a))
-	}
-	for n := len(a) - 1; n > 0; n-- {
-		a[0], a[n] = a[n], a[0]
-		down(0, n)
+		if e.key == key {
+			return int(e.idx) - 1, true
+		}
 	}
 }
 

@@ -15,31 +15,38 @@ func (a *Agent) Call(op wire.Op, in, out []byte) (reply []byte) {
 	var r wire.Reply
 	defer func() {
 		if p := recover(); p != nil {
-			reply = encodeReply(out, &wire.Reply{Err: &wire.Error{Code: wire.CodeInternal, Message: panicText(p)}})
+			reply = a.encodeReply(out, &wire.Reply{Err: &wire.Error{Code: wire.CodeInternal, Message: panicText(p)}})
 		}
 	}()
 	if err := a.call(op, in, &r); err != nil {
 		r = wire.Reply{Err: toWireError(err)}
 	}
-	return encodeReply(out, &r)
+	return a.encodeReply(out, &r)
 }
 
 // The codec is called directly, never through minicbor.Marshal's interfaces: an interface call of
 // EncodeCBOR or DecodeCBOR would make the linker keep both methods of every type, which costs the
 // module tens of kilobytes of decoders it never runs.
 
-func encodeReply(out []byte, r *wire.Reply) []byte {
-	var e minicbor.Encoder
+// The encoder and the decoder live in the agent: on the stack, escape analysis gives up on them
+// (the generated codecs are too deep), and a heap allocation per call is dear in WebAssembly.
+
+func (a *Agent) encodeReply(out []byte, r *wire.Reply) []byte {
+	e := &a.enc
 	e.Reset(out)
-	r.EncodeCBOR(&e)
-	return e.Bytes()
+	r.EncodeCBOR(e)
+	out = e.Bytes()
+	e.Reset(nil)
+	return out
 }
 
-func encodeProfile(dst []byte, p *Profile) []byte {
-	var e minicbor.Encoder
+func (a *Agent) encodeProfile(dst []byte, p *Profile) []byte {
+	e := &a.enc
 	e.Reset(dst)
-	p.EncodeCBOR(&e)
-	return e.Bytes()
+	p.EncodeCBOR(e)
+	dst = e.Bytes()
+	e.Reset(nil)
+	return dst
 }
 
 // Inputs are bounded before decoding: a CBOR message of many empty maps decodes to one struct per
@@ -55,14 +62,16 @@ const (
 // saved profile of any size a request holds reaches LoadProfile, which refuses it as a bad profile.
 var requestLimits = minicbor.Limits{MaxDepth: 8, MaxArray: 256, MaxMap: 64, MaxString: maxRequestBytes}
 
-func decodeRequest(in []byte, req *wire.Request) error {
+func (a *Agent) decodeRequest(in []byte, req *wire.Request) error {
 	if len(in) > maxRequestBytes {
 		return &wire.Error{Code: wire.CodeTooLarge, Message: msg.Sprintf("request of %d bytes, at most %d", len(in), maxRequestBytes)}
 	}
-	var d minicbor.Decoder
+	d := &a.dec
 	d.Reset(in, requestLimits)
-	req.DecodeCBOR(&d)
-	return d.Finish()
+	req.DecodeCBOR(d)
+	err := d.Finish()
+	d.Reset(nil, requestLimits)
+	return err
 }
 
 func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
@@ -83,7 +92,7 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 		return &wire.Error{Code: wire.CodeUnknownOp, Message: msg.Sprintf("operation %d", uint32(op))}
 	}
 	var req wire.Request
-	if err := decodeRequest(in, &req); err != nil {
+	if err := a.decodeRequest(in, &req); err != nil {
 		if op == wire.OpLoadProfile {
 			// Never keep serving the previous visitor: the next Handle starts a new one.
 			a.p, a.started, a.expl = Profile{}, false, wire.Explanation{}
@@ -106,6 +115,10 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 	case wire.OpForget:
 		a.Forget(req.Seed)
 		return nil
+	case wire.OpScore: // inputs.go
+		ans, err := a.ScoreInputs(&req)
+		r.Answer = ans
+		return err
 	}
 	return &wire.Error{Code: wire.CodeUnknownOp, Message: msg.Sprintf("operation %d", uint32(op))}
 }
@@ -125,10 +138,12 @@ func (a *Agent) LoadProfile(data []byte, seed uint64) error {
 		a.Start(nil, seed)
 		return msg.Errorf(ErrBadProfile, "%d bytes, at most %d; started a new profile", len(data), maxProfileBytes)
 	}
-	var d minicbor.Decoder
+	d := &a.dec
 	d.Reset(data, requestLimits)
-	p.DecodeCBOR(&d)
-	if err := d.Finish(); err != nil {
+	p.DecodeCBOR(d)
+	err := d.Finish()
+	d.Reset(nil, requestLimits)
+	if err != nil {
 		a.Start(nil, seed)
 		return msg.Errorf(ErrBadProfile, "%s; started a new profile", err)
 	}
@@ -147,9 +162,9 @@ func (a *Agent) SaveProfile(dst []byte) []byte {
 		return dst
 	}
 	n := len(dst)
-	out := encodeProfile(dst, &a.p)
+	out := a.encodeProfile(dst, &a.p)
 	for len(out)-n > maxSavedBytes && a.shed() {
-		out = encodeProfile(out[:n], &a.p)
+		out = a.encodeProfile(out[:n], &a.p)
 	}
 	return out
 }
@@ -210,6 +225,9 @@ func (a *Agent) Info() *wire.BundleInfo {
 	}
 	if b.Value != nil {
 		info.Models = append(info.Models, "value")
+	}
+	for i := range b.Tabular { // inputs.go
+		info.Models = append(info.Models, b.Tabular[i].Name)
 	}
 	for i := range b.Segments {
 		info.Segments = append(info.Segments, b.Segments[i].Name)

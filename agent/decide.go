@@ -17,12 +17,13 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 	for _, ci := range a.bySlotPriority(slot) {
 		c := &b.Campaigns[ci]
 		ex := wire.SlotExplanation{Slot: slot, Campaign: c.ID}
+		first := len(a.checks)
 		ok := chosen < 0
 		if !ok {
-			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckPriority, Name: b.Campaigns[chosen].ID})
+			a.check(wire.Check{Kind: wire.CheckPriority, Name: b.Campaigns[chosen].ID})
 		}
 		if ok {
-			ok = a.eligible(c, now, &ex)
+			ok = a.eligible(c, now)
 		}
 		if ok {
 			chosen = ci
@@ -31,7 +32,7 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 			hb := unit(hash64(p.Visitor, "holdout\x00"+c.ID))
 			if c.Holdout > 0 {
 				in := hb < float64(c.Holdout)/10000
-				ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckHoldout, Value: float32(hb),
+				a.check(wire.Check{Kind: wire.CheckHoldout, Value: float32(hb),
 					Hi: float32(c.Holdout) / 10000, Pass: !in})
 				if in {
 					d.Holdout = true
@@ -40,16 +41,25 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 			}
 			if !d.Holdout {
 				v := pickVariant(c.Variants, unit(hash64(p.Visitor, c.ID)))
-				ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckBucket, Name: c.Variants[v].ID,
+				a.check(wire.Check{Kind: wire.CheckBucket, Name: c.Variants[v].ID,
 					Value: float32(unit(hash64(p.Visitor, c.ID))), Pass: true})
 				d.Variant, d.Content = c.Variants[v].ID, c.Variants[v].Content
 				a.expose(c, c.Variants[v].ID, now, true)
 			}
 		}
+		if len(a.checks) > first {
+			ex.Checks = a.checks[first:len(a.checks):len(a.checks)]
+		}
 		a.expl.Slots = append(a.expl.Slots, ex)
 	}
 	return d
 }
+
+// check records a check for Explain. The checks of every slot explanation share one buffer, reused by
+// every event: a slice per explanation would cost an allocation per campaign considered, and
+// allocating is the dearest thing Go code does in WebAssembly. A buffer that grows moves on, and the
+// explanations already written keep the old one.
+func (a *Agent) check(c wire.Check) { a.checks = append(a.checks, c) }
 
 // bySlotPriority lists the campaigns of a slot by descending priority, stable in bundle order.
 func (a *Agent) bySlotPriority(slot string) []int {
@@ -68,11 +78,11 @@ func (a *Agent) bySlotPriority(slot string) []int {
 }
 
 // eligible runs the schedule, targeting, caps and pressure checks, recording each.
-func (a *Agent) eligible(c *models.Campaign, now int64, ex *wire.SlotExplanation) bool {
+func (a *Agent) eligible(c *models.Campaign, now int64) bool {
 	sec := now / 1000
 	if c.Start != 0 || c.End != 0 {
 		in := (c.Start == 0 || sec >= c.Start) && (c.End == 0 || sec < c.End)
-		ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckSchedule, Value: float32(sec), Pass: in})
+		a.check(wire.Check{Kind: wire.CheckSchedule, Value: float32(sec), Pass: in})
 		if !in {
 			return false
 		}
@@ -80,7 +90,7 @@ func (a *Agent) eligible(c *models.Campaign, now int64, ex *wire.SlotExplanation
 	for i := range c.When {
 		pr := &c.When[i]
 		ok := a.holds(pr)
-		ex.Checks = append(ex.Checks, a.checkOf(pr, ok))
+		a.check(a.checkOf(pr, ok))
 		if !ok {
 			return false
 		}
@@ -102,7 +112,7 @@ func (a *Agent) eligible(c *models.Campaign, now int64, ex *wire.SlotExplanation
 				continue
 			}
 			ok := k.count < k.cap
-			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckCap, Name: k.name, Value: float32(k.count), Hi: float32(k.cap), Pass: ok})
+			a.check(wire.Check{Kind: wire.CheckCap, Name: k.name, Value: float32(k.count), Hi: float32(k.cap), Pass: ok})
 			if !ok {
 				return false
 			}
@@ -110,7 +120,7 @@ func (a *Agent) eligible(c *models.Campaign, now int64, ex *wire.SlotExplanation
 		if caps.MinGapSec > 0 && e.Last > 0 {
 			gap := float32(now-e.Last) / 1000
 			ok := gap >= float32(caps.MinGapSec)
-			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckCap, Name: "gap", Value: gap, Lo: float32(caps.MinGapSec), Pass: ok})
+			a.check(wire.Check{Kind: wire.CheckCap, Name: "gap", Value: gap, Lo: float32(caps.MinGapSec), Pass: ok})
 			if !ok {
 				return false
 			}
@@ -120,14 +130,14 @@ func (a *Agent) eligible(c *models.Campaign, now int64, ex *wire.SlotExplanation
 		shown := countIf(a.p.PressDay == day, a.p.PressCount)
 		if pr.PerDay > 0 {
 			ok := shown < pr.PerDay
-			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckPressure, Name: "day", Value: float32(shown), Hi: float32(pr.PerDay), Pass: ok})
+			a.check(wire.Check{Kind: wire.CheckPressure, Name: "day", Value: float32(shown), Hi: float32(pr.PerDay), Pass: ok})
 			if !ok {
 				return false
 			}
 		}
 		if pr.PerSession > 0 && a.p.Session != nil {
 			ok := a.p.Session.Shown < pr.PerSession
-			ex.Checks = append(ex.Checks, wire.Check{Kind: wire.CheckPressure, Name: "session", Value: float32(a.p.Session.Shown), Hi: float32(pr.PerSession), Pass: ok})
+			a.check(wire.Check{Kind: wire.CheckPressure, Name: "session", Value: float32(a.p.Session.Shown), Hi: float32(pr.PerSession), Pass: ok})
 			if !ok {
 				return false
 			}

@@ -56,8 +56,7 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 		}
 	}
 	if a.hasVal {
-		v := a.value
-		ans.Value = &v
+		ans.Value = &a.value // owned by the agent, as the whole answer is
 	}
 	ans.Appetence = a.topAppetence(ans.Appetence)
 	maxRecs := a.set.MaxRecs
@@ -66,6 +65,7 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 	}
 	ans.Recs = a.recommend(ans.Recs, maxRecs)
 	a.expl = wire.Explanation{Time: now, Slots: a.expl.Slots[:0], Drivers: a.expl.Drivers[:0]}
+	a.checks = a.checks[:0]
 	for _, slot := range req.Slots {
 		ans.Decisions = append(ans.Decisions, a.decide(slot, now))
 	}

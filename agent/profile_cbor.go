@@ -3,569 +3,155 @@
 package agent
 
 import (
-	"math"
+	"unsafe"
 
 	"github.com/presage-dev/presage/internal/minicbor"
 )
 
+var cborProfile = minicbor.Struct{Size: unsafe.Sizeof(Profile{}),
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Profile{}.Version), Key: 1, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Profile{}.Visitor), Key: 2, Kind: minicbor.KindUint64},
+		{Off: unsafe.Offsetof(Profile{}.First), Key: 3, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Last), Key: 4, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Visits), Key: 5, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Orders), Key: 6, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Revenue), Key: 7, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.FirstOrder), Key: 8, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.LastOrder), Key: 9, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Lead), Key: 10, Kind: minicbor.KindBool, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Consent), Key: 11, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Stage), Key: 12, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.DecayAt), Key: 13, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Affinity), Key: 14, Kind: minicbor.KindStructs, Type: &cborAffinity, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Channels), Key: 15, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Viewed), Key: 16, Kind: minicbor.KindSlice, Elem: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Bought), Key: 17, Kind: minicbor.KindSlice, Elem: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Exposures), Key: 18, Kind: minicbor.KindStructs, Type: &cborExposure, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.PressDay), Key: 19, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.PressCount), Key: 20, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Learn), Key: 21, Kind: minicbor.KindStructs, Type: &cborLearnCell, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Dropped), Key: 22, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Session), Key: 23, Kind: minicbor.KindPtr, Type: &cborSession, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.PrevVisit), Key: 24, Kind: minicbor.KindInt64, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Profile) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 2
-	e.Uint(1)
-	e.Uint(uint64(x.Version))
-	e.Uint(2)
-	e.Uint(x.Visitor)
-	if x.First != 0 {
-		e.Uint(3)
-		e.Int(x.First)
-		n++
-	}
-	if x.Last != 0 {
-		e.Uint(4)
-		e.Int(x.Last)
-		n++
-	}
-	if x.Visits != 0 {
-		e.Uint(5)
-		e.Uint(uint64(x.Visits))
-		n++
-	}
-	if x.Orders != 0 {
-		e.Uint(6)
-		e.Uint(uint64(x.Orders))
-		n++
-	}
-	if x.Revenue != 0 {
-		e.Uint(7)
-		e.Float64(x.Revenue)
-		n++
-	}
-	if x.FirstOrder != 0 {
-		e.Uint(8)
-		e.Int(x.FirstOrder)
-		n++
-	}
-	if x.LastOrder != 0 {
-		e.Uint(9)
-		e.Int(x.LastOrder)
-		n++
-	}
-	if x.Lead {
-		e.Uint(10)
-		e.Bool(x.Lead)
-		n++
-	}
-	if x.Consent != 0 {
-		e.Uint(11)
-		e.Uint(uint64(x.Consent))
-		n++
-	}
-	if x.Stage != 0 {
-		e.Uint(12)
-		e.Uint(uint64(x.Stage))
-		n++
-	}
-	if x.DecayAt != 0 {
-		e.Uint(13)
-		e.Int(x.DecayAt)
-		n++
-	}
-	if len(x.Affinity) != 0 {
-		e.Uint(14)
-		minicbor.EncodeSlice(e, x.Affinity)
-		n++
-	}
-	if len(x.Channels) != 0 {
-		e.Uint(15)
-		minicbor.EncodeFloat32s(e, x.Channels)
-		n++
-	}
-	if len(x.Viewed) != 0 {
-		e.Uint(16)
-		minicbor.EncodeUints(e, x.Viewed)
-		n++
-	}
-	if len(x.Bought) != 0 {
-		e.Uint(17)
-		minicbor.EncodeUints(e, x.Bought)
-		n++
-	}
-	if len(x.Exposures) != 0 {
-		e.Uint(18)
-		minicbor.EncodeSlice(e, x.Exposures)
-		n++
-	}
-	if x.PressDay != 0 {
-		e.Uint(19)
-		e.Int(int64(x.PressDay))
-		n++
-	}
-	if x.PressCount != 0 {
-		e.Uint(20)
-		e.Uint(uint64(x.PressCount))
-		n++
-	}
-	if len(x.Learn) != 0 {
-		e.Uint(21)
-		minicbor.EncodeSlice(e, x.Learn)
-		n++
-	}
-	if x.Dropped != 0 {
-		e.Uint(22)
-		e.Uint(uint64(x.Dropped))
-		n++
-	}
-	if x.Session != nil {
-		e.Uint(23)
-		x.Session.EncodeCBOR(e)
-		n++
-	}
-	if x.PrevVisit != 0 {
-		e.Uint(24)
-		e.Int(x.PrevVisit)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Profile) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborProfile) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Profile) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Profile{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Version = uint8(d.Uint(math.MaxUint8))
-		case 2:
-			x.Visitor = d.Uint(math.MaxUint64)
-		case 3:
-			x.First = d.Int(math.MinInt64, math.MaxInt64)
-		case 4:
-			x.Last = d.Int(math.MinInt64, math.MaxInt64)
-		case 5:
-			x.Visits = uint32(d.Uint(math.MaxUint32))
-		case 6:
-			x.Orders = uint32(d.Uint(math.MaxUint32))
-		case 7:
-			x.Revenue = d.Float64()
-		case 8:
-			x.FirstOrder = d.Int(math.MinInt64, math.MaxInt64)
-		case 9:
-			x.LastOrder = d.Int(math.MinInt64, math.MaxInt64)
-		case 10:
-			x.Lead = d.Bool()
-		case 11:
-			x.Consent = uint8(d.Uint(math.MaxUint8))
-		case 12:
-			x.Stage = uint8(d.Uint(math.MaxUint8))
-		case 13:
-			x.DecayAt = d.Int(math.MinInt64, math.MaxInt64)
-		case 14:
-			x.Affinity = minicbor.DecodeSlice[Affinity](d)
-		case 15:
-			x.Channels = minicbor.DecodeFloat32s[float32](d)
-		case 16:
-			x.Viewed = minicbor.DecodeUints[uint32](d, math.MaxUint32)
-		case 17:
-			x.Bought = minicbor.DecodeUints[uint32](d, math.MaxUint32)
-		case 18:
-			x.Exposures = minicbor.DecodeSlice[Exposure](d)
-		case 19:
-			x.PressDay = int32(d.Int(math.MinInt32, math.MaxInt32))
-		case 20:
-			x.PressCount = uint16(d.Uint(math.MaxUint16))
-		case 21:
-			x.Learn = minicbor.DecodeSlice[LearnCell](d)
-		case 22:
-			x.Dropped = uint32(d.Uint(math.MaxUint32))
-		case 23:
-			x.Session = minicbor.DecodePtr[Session](d)
-		case 24:
-			x.PrevVisit = d.Int(math.MinInt64, math.MaxInt64)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborProfile)
 }
 
+var cborSession = minicbor.Struct{Size: unsafe.Sizeof(Session{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Session, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Session{}.Start), Key: 1, Kind: minicbor.KindInt64},
+		{Off: unsafe.Offsetof(Session{}.Last), Key: 2, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Channel), Key: 3, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Device), Key: 4, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.TZ), Key: 5, Kind: minicbor.KindInt16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Pages), Key: 6, Kind: minicbor.KindSlice, Elem: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Dwell), Key: 7, Kind: minicbor.KindSlice, Elem: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Products), Key: 8, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Categories), Key: 9, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Searches), Key: 10, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.CartAdds), Key: 11, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.CartRemoves), Key: 12, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Checkouts), Key: 13, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Orders), Key: 14, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Seen), Key: 15, Kind: minicbor.KindSlice, Elem: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Cart), Key: 16, Kind: minicbor.KindStructs, Type: &cborCartLine, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Shown), Key: 17, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Item), Key: 18, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.Category), Key: 19, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Session{}.LastPage), Key: 20, Kind: minicbor.KindUint8, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Session) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Int(x.Start)
-	if x.Last != 0 {
-		e.Uint(2)
-		e.Int(x.Last)
-		n++
-	}
-	if x.Channel != 0 {
-		e.Uint(3)
-		e.Uint(uint64(x.Channel))
-		n++
-	}
-	if x.Device != 0 {
-		e.Uint(4)
-		e.Uint(uint64(x.Device))
-		n++
-	}
-	if x.TZ != 0 {
-		e.Uint(5)
-		e.Int(int64(x.TZ))
-		n++
-	}
-	if len(x.Pages) != 0 {
-		e.Uint(6)
-		minicbor.EncodeUints(e, x.Pages)
-		n++
-	}
-	if len(x.Dwell) != 0 {
-		e.Uint(7)
-		minicbor.EncodeUints(e, x.Dwell)
-		n++
-	}
-	if x.Products != 0 {
-		e.Uint(8)
-		e.Uint(uint64(x.Products))
-		n++
-	}
-	if x.Categories != 0 {
-		e.Uint(9)
-		e.Uint(uint64(x.Categories))
-		n++
-	}
-	if x.Searches != 0 {
-		e.Uint(10)
-		e.Uint(uint64(x.Searches))
-		n++
-	}
-	if x.CartAdds != 0 {
-		e.Uint(11)
-		e.Uint(uint64(x.CartAdds))
-		n++
-	}
-	if x.CartRemoves != 0 {
-		e.Uint(12)
-		e.Uint(uint64(x.CartRemoves))
-		n++
-	}
-	if x.Checkouts != 0 {
-		e.Uint(13)
-		e.Uint(uint64(x.Checkouts))
-		n++
-	}
-	if x.Orders != 0 {
-		e.Uint(14)
-		e.Uint(uint64(x.Orders))
-		n++
-	}
-	if len(x.Seen) != 0 {
-		e.Uint(15)
-		minicbor.EncodeUints(e, x.Seen)
-		n++
-	}
-	if len(x.Cart) != 0 {
-		e.Uint(16)
-		minicbor.EncodeSlice(e, x.Cart)
-		n++
-	}
-	if x.Shown != 0 {
-		e.Uint(17)
-		e.Uint(uint64(x.Shown))
-		n++
-	}
-	if x.Item != 0 {
-		e.Uint(18)
-		e.Uint(uint64(x.Item))
-		n++
-	}
-	if x.Category != 0 {
-		e.Uint(19)
-		e.Uint(uint64(x.Category))
-		n++
-	}
-	if x.LastPage != 0 {
-		e.Uint(20)
-		e.Uint(uint64(x.LastPage))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Session) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborSession) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Session) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Session{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Start = d.Int(math.MinInt64, math.MaxInt64)
-		case 2:
-			x.Last = d.Int(math.MinInt64, math.MaxInt64)
-		case 3:
-			x.Channel = uint8(d.Uint(math.MaxUint8))
-		case 4:
-			x.Device = uint8(d.Uint(math.MaxUint8))
-		case 5:
-			x.TZ = int16(d.Int(math.MinInt16, math.MaxInt16))
-		case 6:
-			x.Pages = minicbor.DecodeUints[uint16](d, math.MaxUint16)
-		case 7:
-			x.Dwell = minicbor.DecodeUints[uint32](d, math.MaxUint32)
-		case 8:
-			x.Products = uint16(d.Uint(math.MaxUint16))
-		case 9:
-			x.Categories = uint16(d.Uint(math.MaxUint16))
-		case 10:
-			x.Searches = uint16(d.Uint(math.MaxUint16))
-		case 11:
-			x.CartAdds = uint16(d.Uint(math.MaxUint16))
-		case 12:
-			x.CartRemoves = uint16(d.Uint(math.MaxUint16))
-		case 13:
-			x.Checkouts = uint16(d.Uint(math.MaxUint16))
-		case 14:
-			x.Orders = uint16(d.Uint(math.MaxUint16))
-		case 15:
-			x.Seen = minicbor.DecodeUints[uint32](d, math.MaxUint32)
-		case 16:
-			x.Cart = minicbor.DecodeSlice[CartLine](d)
-		case 17:
-			x.Shown = uint16(d.Uint(math.MaxUint16))
-		case 18:
-			x.Item = uint32(d.Uint(math.MaxUint32))
-		case 19:
-			x.Category = uint32(d.Uint(math.MaxUint32))
-		case 20:
-			x.LastPage = uint8(d.Uint(math.MaxUint8))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborSession)
 }
 
+var cborAffinity = minicbor.Struct{Size: unsafe.Sizeof(Affinity{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Affinity, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Affinity{}.Category), Key: 1, Kind: minicbor.KindUint32},
+		{Off: unsafe.Offsetof(Affinity{}.Weight), Key: 2, Kind: minicbor.KindFloat32},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Affinity) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(2)
-	e.Uint(1)
-	e.Uint(uint64(x.Category))
-	e.Uint(2)
-	e.Float32(x.Weight)
-}
+func (x *Affinity) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborAffinity) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Affinity) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Affinity{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Category = uint32(d.Uint(math.MaxUint32))
-		case 2:
-			x.Weight = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborAffinity)
 }
 
+var cborCartLine = minicbor.Struct{Size: unsafe.Sizeof(CartLine{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]CartLine, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(CartLine{}.Item), Key: 1, Kind: minicbor.KindUint32},
+		{Off: unsafe.Offsetof(CartLine{}.Price), Key: 2, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(CartLine{}.Quantity), Key: 3, Kind: minicbor.KindUint16, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *CartLine) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Uint(uint64(x.Item))
-	if x.Price != 0 {
-		e.Uint(2)
-		e.Float32(x.Price)
-		n++
-	}
-	if x.Quantity != 0 {
-		e.Uint(3)
-		e.Uint(uint64(x.Quantity))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *CartLine) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborCartLine) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *CartLine) DecodeCBOR(d *minicbor.Decoder) {
 	*x = CartLine{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Item = uint32(d.Uint(math.MaxUint32))
-		case 2:
-			x.Price = d.Float32()
-		case 3:
-			x.Quantity = uint16(d.Uint(math.MaxUint16))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborCartLine)
 }
 
+var cborExposure = minicbor.Struct{Size: unsafe.Sizeof(Exposure{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Exposure, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Exposure{}.Campaign), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Exposure{}.Variant), Key: 2, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.Segment), Key: 3, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.Last), Key: 4, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.Day), Key: 5, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.DayCount), Key: 6, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.Week), Key: 7, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.WeekCount), Key: 8, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.Visit), Key: 9, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Exposure{}.VisitCount), Key: 10, Kind: minicbor.KindUint16, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Exposure) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Text(x.Campaign)
-	if x.Variant != "" {
-		e.Uint(2)
-		e.Text(x.Variant)
-		n++
-	}
-	if x.Segment != "" {
-		e.Uint(3)
-		e.Text(x.Segment)
-		n++
-	}
-	if x.Last != 0 {
-		e.Uint(4)
-		e.Int(x.Last)
-		n++
-	}
-	if x.Day != 0 {
-		e.Uint(5)
-		e.Int(int64(x.Day))
-		n++
-	}
-	if x.DayCount != 0 {
-		e.Uint(6)
-		e.Uint(uint64(x.DayCount))
-		n++
-	}
-	if x.Week != 0 {
-		e.Uint(7)
-		e.Int(int64(x.Week))
-		n++
-	}
-	if x.WeekCount != 0 {
-		e.Uint(8)
-		e.Uint(uint64(x.WeekCount))
-		n++
-	}
-	if x.Visit != 0 {
-		e.Uint(9)
-		e.Uint(uint64(x.Visit))
-		n++
-	}
-	if x.VisitCount != 0 {
-		e.Uint(10)
-		e.Uint(uint64(x.VisitCount))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Exposure) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborExposure) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Exposure) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Exposure{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Campaign = d.Text()
-		case 2:
-			x.Variant = d.Text()
-		case 3:
-			x.Segment = d.Text()
-		case 4:
-			x.Last = d.Int(math.MinInt64, math.MaxInt64)
-		case 5:
-			x.Day = int32(d.Int(math.MinInt32, math.MaxInt32))
-		case 6:
-			x.DayCount = uint16(d.Uint(math.MaxUint16))
-		case 7:
-			x.Week = int32(d.Int(math.MinInt32, math.MaxInt32))
-		case 8:
-			x.WeekCount = uint16(d.Uint(math.MaxUint16))
-		case 9:
-			x.Visit = uint32(d.Uint(math.MaxUint32))
-		case 10:
-			x.VisitCount = uint16(d.Uint(math.MaxUint16))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborExposure)
 }
 
+var cborLearnCell = minicbor.Struct{Size: unsafe.Sizeof(LearnCell{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]LearnCell, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(LearnCell{}.Campaign), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(LearnCell{}.Variant), Key: 2, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(LearnCell{}.Segment), Key: 3, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(LearnCell{}.Exposures), Key: 4, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(LearnCell{}.Conversions), Key: 5, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(LearnCell{}.Revenue), Key: 6, Kind: minicbor.KindFloat64, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *LearnCell) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Text(x.Campaign)
-	if x.Variant != "" {
-		e.Uint(2)
-		e.Text(x.Variant)
-		n++
-	}
-	if x.Segment != "" {
-		e.Uint(3)
-		e.Text(x.Segment)
-		n++
-	}
-	if x.Exposures != 0 {
-		e.Uint(4)
-		e.Uint(uint64(x.Exposures))
-		n++
-	}
-	if x.Conversions != 0 {
-		e.Uint(5)
-		e.Uint(uint64(x.Conversions))
-		n++
-	}
-	if x.Revenue != 0 {
-		e.Uint(6)
-		e.Float64(x.Revenue)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *LearnCell) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborLearnCell) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *LearnCell) DecodeCBOR(d *minicbor.Decoder) {
 	*x = LearnCell{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Campaign = d.Text()
-		case 2:
-			x.Variant = d.Text()
-		case 3:
-			x.Segment = d.Text()
-		case 4:
-			x.Exposures = uint32(d.Uint(math.MaxUint32))
-		case 5:
-			x.Conversions = uint32(d.Uint(math.MaxUint32))
-		case 6:
-			x.Revenue = d.Float64()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborLearnCell)
 }

@@ -97,7 +97,7 @@ func (a *Agent) appetence() {
 	var weights [maxAffinities]float64
 	n := 0
 	for _, af := range a.p.Affinity {
-		if c, ok := lookup(a.cb.cats, af.Category); ok {
+		if c, ok := a.cb.cats.lookup(af.Category); ok {
 			cats[n], weights[n] = c, float64(af.Weight)
 			n++
 		}
@@ -170,93 +170,78 @@ func (a *Agent) holds(p *models.Predicate) bool {
 	return p.Holds(v)
 }
 
-// recommend ranks items for the current page from the visitor's recent items (the item in view
-// first, then the cart, recent views and purchases, each weighted by recency), excluding what the
-// visitor saw this session or bought; the popularity list fills what the neighbours leave empty.
+// recommend lists up to n items for the visitor: the neighbours of what they look at now, have in
+// the cart, viewed and bought (at most maxRecent of these, in that order: the newest count most),
+// then the best sellers. Nothing bought, in the cart or seen this session is recommended.
 func (a *Agent) recommend(dst []wire.Rec, n int) []wire.Rec {
 	b := a.b
 	if n <= 0 || len(b.Items) == 0 {
 		return dst
 	}
-	p, s := &a.p, a.p.Session
+	p, s, items := &a.p, a.p.Session, &a.cb.items
+	// Loops rather than closures, and the lookup inlined: in WebAssembly every call is dear.
 	recent := a.recent[:0]
-	add := func(h uint32, w float64) {
-		if i, ok := lookup(a.cb.items, h); ok {
-			recent = append(recent, models.Weighted{Item: i, Weight: w})
-		}
-	}
 	if s != nil {
-		if s.Item != 0 {
-			add(s.Item, 2)
+		if i, ok := items.lookup(s.Item); ok {
+			recent = append(recent, models.Weighted{Item: i, Weight: 2})
 		}
-		for _, l := range s.Cart {
-			add(l.Item, 1.5)
+		for j := len(s.Cart) - 1; j >= 0 && len(recent) < maxRecent; j-- {
+			if i, ok := items.lookup(s.Cart[j].Item); ok {
+				recent = append(recent, models.Weighted{Item: i, Weight: 1.5})
+			}
 		}
 	}
 	w := 1.0
-	for i := len(p.Viewed) - 1; i >= 0; i-- {
-		add(p.Viewed[i], w)
+	for j := len(p.Viewed) - 1; j >= 0 && len(recent) < maxRecent; j-- {
+		if i, ok := items.lookup(p.Viewed[j]); ok {
+			recent = append(recent, models.Weighted{Item: i, Weight: w})
+		}
 		w *= 0.85
 	}
-	for i := len(p.Bought) - 1; i >= 0; i-- {
-		add(p.Bought[i], 0.5)
+	for j := len(p.Bought) - 1; j >= 0 && len(recent) < maxRecent; j-- {
+		if i, ok := items.lookup(p.Bought[j]); ok {
+			recent = append(recent, models.Weighted{Item: i, Weight: 0.5})
+		}
 	}
 	a.recent = recent
 	// What not to recommend, as a bit set over the catalogue: built once per event from at most 73
 	// hashes, then each candidate is one bit test instead of a scan of every list.
-	words := (len(b.Items) + 63) / 64
-	if cap(a.excluded) < words {
-		a.excluded = make([]uint64, words)
-	}
-	ex := a.excluded[:words]
-	clear(ex)
-	mark := func(h uint32) {
-		if i, ok := lookup(a.cb.items, h); ok {
-			ex[i>>6] |= 1 << (i & 63)
-		}
-	}
-	for _, h := range p.Bought {
-		mark(h)
-	}
+	ex := a.excluded.Reset(len(b.Items))
+	a.excluded = ex
+	items.addTo(ex, p.Bought)
 	if s != nil {
-		mark(s.Item)
-		for _, h := range s.Seen {
-			mark(h)
+		items.addTo(ex, s.Seen)
+		if i, ok := items.lookup(s.Item); ok {
+			ex.Add(i)
 		}
 		for _, l := range s.Cart {
-			mark(l.Item)
+			if i, ok := items.lookup(l.Item); ok {
+				ex.Add(i)
+			}
 		}
 	}
-	exclude := func(item int) bool { return ex[item>>6]&(1<<(item&63)) != 0 }
-	var cands []models.Candidate
-	if b.Neighbours != nil && len(recent) > 0 {
-		cands = b.Neighbours.Recommend(a.cands[:0], recent, exclude, n, &a.recs)
-		a.cands = cands
-	}
-	for _, c := range cands {
-		dst = append(dst, wire.Rec{Item: b.Items[c.Item], Score: float32(c.Score)})
+	if a.cb.neighbours != nil && len(recent) > 0 {
+		a.cands = a.cb.neighbours.Recommend(a.cands[:0], recent, ex, n, &a.recs)
+		for _, c := range a.cands {
+			dst = append(dst, wire.Rec{Item: b.Items[c.Item], Score: float32(c.Score)})
+			ex.Add(c.Item) // listed: the best sellers below skip it
+		}
 	}
 	for _, it := range b.Popular {
 		if len(dst) >= n {
 			break
 		}
-		i := int(it)
-		if exclude(i) || hasRec(dst, b.Items[i]) {
-			continue
+		if i := int(it); !ex.Has(i) {
+			ex.Add(i)
+			dst = append(dst, wire.Rec{Item: b.Items[i]})
 		}
-		dst = append(dst, wire.Rec{Item: b.Items[i]})
 	}
 	return dst
 }
 
-func hasRec(recs []wire.Rec, item string) bool {
-	for _, r := range recs {
-		if r.Item == item {
-			return true
-		}
-	}
-	return false
-}
+// maxRecent bounds the items whose neighbours are scored for a visitor. Each costs a pass over its
+// neighbour list, and under wazero the older views add little: their weight decays by 0.85 a view.
+const maxRecent = 8
 
 // drivers records, for "why this offer", the three strongest contributions to each propensity score.
 func (a *Agent) drivers() {

@@ -1,6 +1,6 @@
 package models
 
-//go:generate go run ../internal/cborgen -type Envelope,Bundle,Logistic,Neighbours,Appetence,Value,Segment,Predicate,Campaign,Variant,Caps,Pressure,Settings
+//go:generate go run ../internal/cborgen -type Envelope,Bundle,Logistic,Trees,Neighbours,Appetence,Value,Segment,Predicate,Campaign,Variant,Caps,Pressure,Settings
 
 // FormatVersion is the bundle format this code reads and writes. A bundle of another format is refused.
 const FormatVersion = 1
@@ -43,16 +43,25 @@ type Bundle struct {
 	Pressure  *Pressure  `cbor:"17,keyasint,omitempty"`
 	Settings  *Settings  `cbor:"18,keyasint,omitempty"`
 	Brand     []string   `cbor:"19,keyasint,omitempty"` // brand words: a search for one of them is a brand search
+
+	// Tabular models score attributes the host sends with a request (wire.Request.Inputs, operation
+	// wire.OpScore) rather than the agent's own features: models trained on tabular exports
+	// (presage train propensity). Their Features name request inputs: "Col" for a number,
+	// "Col=Value" for one level of a category; a name that is an agent feature reads the agent's.
+	Tabular []Logistic `cbor:"20,keyasint,omitempty"`
 }
 
 // Logistic is a calibrated logistic regression over named features, with standardisation and
-// calibration folded into Weights and Bias: p = σ(Bias + Σ Weights[i]·x[Features[i]]).
+// calibration folded into Weights and Bias: p = σ(Bias + Σ Weights[i]·x[Features[i]] + trees(x)).
 // Weights stay float32: a few dozen of them cost less than the code to dequantise them.
+// Trees, when present, add boosted decision trees over the same Features (calibration folded into
+// their leaves); a model of trees alone has zero Weights.
 type Logistic struct {
 	Name     string    `cbor:"1,keyasint"`
 	Features []uint16  `cbor:"2,keyasint,omitempty"` // indices into Bundle.Features
 	Weights  []float32 `cbor:"3,keyasint,omitempty"`
 	Bias     float32   `cbor:"4,keyasint,omitempty"`
+	Trees    *Trees    `cbor:"5,keyasint,omitempty"`
 }
 
 // Neighbours is an item-to-item table: for item i, its K most similar items with quantised similarity.

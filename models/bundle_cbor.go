@@ -3,787 +3,288 @@
 package models
 
 import (
-	"math"
+	"unsafe"
 
 	"github.com/presage-dev/presage/internal/minicbor"
 )
 
+var cborEnvelope = minicbor.Struct{Size: unsafe.Sizeof(Envelope{}),
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Envelope{}.Payload), Key: 1, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(Envelope{}.KeyID), Key: 2, Kind: minicbor.KindBytes, Omit: true},
+		{Off: unsafe.Offsetof(Envelope{}.Signature), Key: 3, Kind: minicbor.KindBytes, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Envelope) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	minicbor.EncodeBytes(e, x.Payload)
-	if len(x.KeyID) != 0 {
-		e.Uint(2)
-		minicbor.EncodeBytes(e, x.KeyID)
-		n++
-	}
-	if len(x.Signature) != 0 {
-		e.Uint(3)
-		minicbor.EncodeBytes(e, x.Signature)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Envelope) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborEnvelope) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Envelope) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Envelope{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Payload = minicbor.DecodeBytes(d)
-		case 2:
-			x.KeyID = minicbor.DecodeBytes(d)
-		case 3:
-			x.Signature = minicbor.DecodeBytes(d)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborEnvelope)
 }
 
+var cborBundle = minicbor.Struct{Size: unsafe.Sizeof(Bundle{}),
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Bundle{}.Format), Key: 1, Kind: minicbor.KindUint32},
+		{Off: unsafe.Offsetof(Bundle{}.Version), Key: 2, Kind: minicbor.KindUint64},
+		{Off: unsafe.Offsetof(Bundle{}.Created), Key: 3, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Expires), Key: 4, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Site), Key: 5, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Features), Key: 6, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Items), Key: 7, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.ItemCategory), Key: 8, Kind: minicbor.KindSlice, Elem: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Categories), Key: 9, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Popular), Key: 10, Kind: minicbor.KindSlice, Elem: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Propensity), Key: 11, Kind: minicbor.KindStructs, Type: &cborLogistic, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Neighbours), Key: 12, Kind: minicbor.KindPtr, Type: &cborNeighbours, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Appetence), Key: 13, Kind: minicbor.KindPtr, Type: &cborAppetence, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Value), Key: 14, Kind: minicbor.KindPtr, Type: &cborValue, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Segments), Key: 15, Kind: minicbor.KindStructs, Type: &cborSegment, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Campaigns), Key: 16, Kind: minicbor.KindStructs, Type: &cborCampaign, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Pressure), Key: 17, Kind: minicbor.KindPtr, Type: &cborPressure, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Settings), Key: 18, Kind: minicbor.KindPtr, Type: &cborSettings, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Brand), Key: 19, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Tabular), Key: 20, Kind: minicbor.KindStructs, Type: &cborLogistic, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Bundle) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 2
-	e.Uint(1)
-	e.Uint(uint64(x.Format))
-	e.Uint(2)
-	e.Uint(x.Version)
-	if x.Created != 0 {
-		e.Uint(3)
-		e.Int(x.Created)
-		n++
-	}
-	if x.Expires != 0 {
-		e.Uint(4)
-		e.Int(x.Expires)
-		n++
-	}
-	if x.Site != "" {
-		e.Uint(5)
-		e.Text(x.Site)
-		n++
-	}
-	if len(x.Features) != 0 {
-		e.Uint(6)
-		minicbor.EncodeTexts(e, x.Features)
-		n++
-	}
-	if len(x.Items) != 0 {
-		e.Uint(7)
-		minicbor.EncodeTexts(e, x.Items)
-		n++
-	}
-	if len(x.ItemCategory) != 0 {
-		e.Uint(8)
-		minicbor.EncodeUints(e, x.ItemCategory)
-		n++
-	}
-	if len(x.Categories) != 0 {
-		e.Uint(9)
-		minicbor.EncodeTexts(e, x.Categories)
-		n++
-	}
-	if len(x.Popular) != 0 {
-		e.Uint(10)
-		minicbor.EncodeUints(e, x.Popular)
-		n++
-	}
-	if len(x.Propensity) != 0 {
-		e.Uint(11)
-		minicbor.EncodeSlice(e, x.Propensity)
-		n++
-	}
-	if x.Neighbours != nil {
-		e.Uint(12)
-		x.Neighbours.EncodeCBOR(e)
-		n++
-	}
-	if x.Appetence != nil {
-		e.Uint(13)
-		x.Appetence.EncodeCBOR(e)
-		n++
-	}
-	if x.Value != nil {
-		e.Uint(14)
-		x.Value.EncodeCBOR(e)
-		n++
-	}
-	if len(x.Segments) != 0 {
-		e.Uint(15)
-		minicbor.EncodeSlice(e, x.Segments)
-		n++
-	}
-	if len(x.Campaigns) != 0 {
-		e.Uint(16)
-		minicbor.EncodeSlice(e, x.Campaigns)
-		n++
-	}
-	if x.Pressure != nil {
-		e.Uint(17)
-		x.Pressure.EncodeCBOR(e)
-		n++
-	}
-	if x.Settings != nil {
-		e.Uint(18)
-		x.Settings.EncodeCBOR(e)
-		n++
-	}
-	if len(x.Brand) != 0 {
-		e.Uint(19)
-		minicbor.EncodeTexts(e, x.Brand)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Bundle) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborBundle) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Bundle) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Bundle{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Format = uint32(d.Uint(math.MaxUint32))
-		case 2:
-			x.Version = d.Uint(math.MaxUint64)
-		case 3:
-			x.Created = d.Int(math.MinInt64, math.MaxInt64)
-		case 4:
-			x.Expires = d.Int(math.MinInt64, math.MaxInt64)
-		case 5:
-			x.Site = d.Text()
-		case 6:
-			x.Features = minicbor.DecodeTexts[string](d)
-		case 7:
-			x.Items = minicbor.DecodeTexts[string](d)
-		case 8:
-			x.ItemCategory = minicbor.DecodeUints[uint16](d, math.MaxUint16)
-		case 9:
-			x.Categories = minicbor.DecodeTexts[string](d)
-		case 10:
-			x.Popular = minicbor.DecodeUints[uint16](d, math.MaxUint16)
-		case 11:
-			x.Propensity = minicbor.DecodeSlice[Logistic](d)
-		case 12:
-			x.Neighbours = minicbor.DecodePtr[Neighbours](d)
-		case 13:
-			x.Appetence = minicbor.DecodePtr[Appetence](d)
-		case 14:
-			x.Value = minicbor.DecodePtr[Value](d)
-		case 15:
-			x.Segments = minicbor.DecodeSlice[Segment](d)
-		case 16:
-			x.Campaigns = minicbor.DecodeSlice[Campaign](d)
-		case 17:
-			x.Pressure = minicbor.DecodePtr[Pressure](d)
-		case 18:
-			x.Settings = minicbor.DecodePtr[Settings](d)
-		case 19:
-			x.Brand = minicbor.DecodeTexts[string](d)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborBundle)
 }
 
+var cborLogistic = minicbor.Struct{Size: unsafe.Sizeof(Logistic{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Logistic, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Logistic{}.Name), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Logistic{}.Features), Key: 2, Kind: minicbor.KindSlice, Elem: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Logistic{}.Weights), Key: 3, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Logistic{}.Bias), Key: 4, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Logistic{}.Trees), Key: 5, Kind: minicbor.KindPtr, Type: &cborTrees, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Logistic) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Text(x.Name)
-	if len(x.Features) != 0 {
-		e.Uint(2)
-		minicbor.EncodeUints(e, x.Features)
-		n++
-	}
-	if len(x.Weights) != 0 {
-		e.Uint(3)
-		minicbor.EncodeFloat32s(e, x.Weights)
-		n++
-	}
-	if x.Bias != 0 {
-		e.Uint(4)
-		e.Float32(x.Bias)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Logistic) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborLogistic) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Logistic) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Logistic{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Name = d.Text()
-		case 2:
-			x.Features = minicbor.DecodeUints[uint16](d, math.MaxUint16)
-		case 3:
-			x.Weights = minicbor.DecodeFloat32s[float32](d)
-		case 4:
-			x.Bias = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborLogistic)
 }
 
+var cborTrees = minicbor.Struct{Size: unsafe.Sizeof(Trees{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Trees, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Trees{}.Roots), Key: 1, Kind: minicbor.KindSlice, Elem: minicbor.KindUint16},
+		{Off: unsafe.Offsetof(Trees{}.Child), Key: 2, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(Trees{}.Feature), Key: 3, Kind: minicbor.KindSlice, Elem: minicbor.KindUint16},
+		{Off: unsafe.Offsetof(Trees{}.Value), Key: 4, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Neighbours) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(4)
-	e.Uint(1)
-	e.Uint(uint64(x.K))
-	e.Uint(2)
-	minicbor.EncodeBytes(e, x.Index)
-	e.Uint(3)
-	minicbor.EncodeBytes(e, x.Weight)
-	e.Uint(4)
-	e.Float32(x.Scale)
+func (x *Trees) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborTrees) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *Trees) DecodeCBOR(d *minicbor.Decoder) {
+	*x = Trees{}
+	d.Struct(unsafe.Pointer(x), &cborTrees)
 }
+
+var cborNeighbours = minicbor.Struct{Size: unsafe.Sizeof(Neighbours{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Neighbours, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Neighbours{}.K), Key: 1, Kind: minicbor.KindUint16},
+		{Off: unsafe.Offsetof(Neighbours{}.Index), Key: 2, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(Neighbours{}.Weight), Key: 3, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(Neighbours{}.Scale), Key: 4, Kind: minicbor.KindFloat32},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *Neighbours) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborNeighbours) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Neighbours) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Neighbours{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.K = uint16(d.Uint(math.MaxUint16))
-		case 2:
-			x.Index = minicbor.DecodeBytes(d)
-		case 3:
-			x.Weight = minicbor.DecodeBytes(d)
-		case 4:
-			x.Scale = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborNeighbours)
 }
 
+var cborAppetence = minicbor.Struct{Size: unsafe.Sizeof(Appetence{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Appetence, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Appetence{}.Rank), Key: 1, Kind: minicbor.KindUint16},
+		{Off: unsafe.Offsetof(Appetence{}.Factors), Key: 2, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(Appetence{}.Scale), Key: 4, Kind: minicbor.KindFloat32},
+		{Off: unsafe.Offsetof(Appetence{}.Slope), Key: 6, Kind: minicbor.KindFloat32},
+		{Off: unsafe.Offsetof(Appetence{}.Intercept), Key: 7, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Appetence{}.Top), Key: 8, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Appetence{}.Lambda), Key: 9, Kind: minicbor.KindFloat32},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Appetence) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 5
-	e.Uint(1)
-	e.Uint(uint64(x.Rank))
-	e.Uint(2)
-	minicbor.EncodeBytes(e, x.Factors)
-	e.Uint(4)
-	e.Float32(x.Scale)
-	e.Uint(6)
-	e.Float32(x.Slope)
-	if x.Intercept != 0 {
-		e.Uint(7)
-		e.Float32(x.Intercept)
-		n++
-	}
-	if x.Top != 0 {
-		e.Uint(8)
-		e.Uint(uint64(x.Top))
-		n++
-	}
-	e.Uint(9)
-	e.Float32(x.Lambda)
-	e.MapEnd(m, n)
-}
+func (x *Appetence) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborAppetence) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Appetence) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Appetence{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Rank = uint16(d.Uint(math.MaxUint16))
-		case 2:
-			x.Factors = minicbor.DecodeBytes(d)
-		case 4:
-			x.Scale = d.Float32()
-		case 6:
-			x.Slope = d.Float32()
-		case 7:
-			x.Intercept = d.Float32()
-		case 8:
-			x.Top = uint16(d.Uint(math.MaxUint16))
-		case 9:
-			x.Lambda = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborAppetence)
 }
 
+var cborValue = minicbor.Struct{Size: unsafe.Sizeof(Value{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Value, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Value{}.R), Key: 1, Kind: minicbor.KindFloat64},
+		{Off: unsafe.Offsetof(Value{}.Alpha), Key: 2, Kind: minicbor.KindFloat64},
+		{Off: unsafe.Offsetof(Value{}.A), Key: 3, Kind: minicbor.KindFloat64},
+		{Off: unsafe.Offsetof(Value{}.B), Key: 4, Kind: minicbor.KindFloat64},
+		{Off: unsafe.Offsetof(Value{}.P), Key: 5, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Value{}.Q), Key: 6, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Value{}.Gamma), Key: 7, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Value{}.Horizon), Key: 8, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Value{}.UnitDays), Key: 9, Kind: minicbor.KindFloat64, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Value) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 4
-	e.Uint(1)
-	e.Float64(x.R)
-	e.Uint(2)
-	e.Float64(x.Alpha)
-	e.Uint(3)
-	e.Float64(x.A)
-	e.Uint(4)
-	e.Float64(x.B)
-	if x.P != 0 {
-		e.Uint(5)
-		e.Float64(x.P)
-		n++
-	}
-	if x.Q != 0 {
-		e.Uint(6)
-		e.Float64(x.Q)
-		n++
-	}
-	if x.Gamma != 0 {
-		e.Uint(7)
-		e.Float64(x.Gamma)
-		n++
-	}
-	if x.Horizon != 0 {
-		e.Uint(8)
-		e.Float64(x.Horizon)
-		n++
-	}
-	if x.UnitDays != 0 {
-		e.Uint(9)
-		e.Float64(x.UnitDays)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Value) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborValue) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Value) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Value{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.R = d.Float64()
-		case 2:
-			x.Alpha = d.Float64()
-		case 3:
-			x.A = d.Float64()
-		case 4:
-			x.B = d.Float64()
-		case 5:
-			x.P = d.Float64()
-		case 6:
-			x.Q = d.Float64()
-		case 7:
-			x.Gamma = d.Float64()
-		case 8:
-			x.Horizon = d.Float64()
-		case 9:
-			x.UnitDays = d.Float64()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborValue)
 }
 
+var cborSegment = minicbor.Struct{Size: unsafe.Sizeof(Segment{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Segment, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Segment{}.Name), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Segment{}.When), Key: 2, Kind: minicbor.KindStructs, Type: &cborPredicate, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Segment) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Text(x.Name)
-	if len(x.When) != 0 {
-		e.Uint(2)
-		minicbor.EncodeSlice(e, x.When)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Segment) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborSegment) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Segment) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Segment{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Name = d.Text()
-		case 2:
-			x.When = minicbor.DecodeSlice[Predicate](d)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborSegment)
 }
 
+var cborPredicate = minicbor.Struct{Size: unsafe.Sizeof(Predicate{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Predicate, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Predicate{}.Kind), Key: 1, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Predicate{}.Ref), Key: 2, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Predicate{}.Lo), Key: 3, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Predicate{}.Hi), Key: 4, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Predicate{}.Stages), Key: 5, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Predicate{}.Not), Key: 6, Kind: minicbor.KindBool, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Predicate) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Uint(uint64(x.Kind))
-	if x.Ref != 0 {
-		e.Uint(2)
-		e.Uint(uint64(x.Ref))
-		n++
-	}
-	if x.Lo != 0 {
-		e.Uint(3)
-		e.Float64(x.Lo)
-		n++
-	}
-	if x.Hi != 0 {
-		e.Uint(4)
-		e.Float64(x.Hi)
-		n++
-	}
-	if x.Stages != 0 {
-		e.Uint(5)
-		e.Uint(uint64(x.Stages))
-		n++
-	}
-	if x.Not {
-		e.Uint(6)
-		e.Bool(x.Not)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Predicate) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborPredicate) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Predicate) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Predicate{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Kind = PredKind(d.Uint(math.MaxUint8))
-		case 2:
-			x.Ref = uint16(d.Uint(math.MaxUint16))
-		case 3:
-			x.Lo = d.Float64()
-		case 4:
-			x.Hi = d.Float64()
-		case 5:
-			x.Stages = uint8(d.Uint(math.MaxUint8))
-		case 6:
-			x.Not = d.Bool()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborPredicate)
 }
 
+var cborCampaign = minicbor.Struct{Size: unsafe.Sizeof(Campaign{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Campaign, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Campaign{}.ID), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Campaign{}.Slot), Key: 2, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Campaign{}.Support), Key: 3, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Priority), Key: 4, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Variants), Key: 5, Kind: minicbor.KindStructs, Type: &cborVariant},
+		{Off: unsafe.Offsetof(Campaign{}.When), Key: 6, Kind: minicbor.KindStructs, Type: &cborPredicate, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Holdout), Key: 7, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Caps), Key: 8, Kind: minicbor.KindPtr, Type: &cborCaps, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Start), Key: 9, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.End), Key: 10, Kind: minicbor.KindInt64, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Campaign) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 3
-	e.Uint(1)
-	e.Text(x.ID)
-	e.Uint(2)
-	e.Text(x.Slot)
-	if x.Support != "" {
-		e.Uint(3)
-		e.Text(x.Support)
-		n++
-	}
-	if x.Priority != 0 {
-		e.Uint(4)
-		e.Int(int64(x.Priority))
-		n++
-	}
-	e.Uint(5)
-	minicbor.EncodeSlice(e, x.Variants)
-	if len(x.When) != 0 {
-		e.Uint(6)
-		minicbor.EncodeSlice(e, x.When)
-		n++
-	}
-	if x.Holdout != 0 {
-		e.Uint(7)
-		e.Uint(uint64(x.Holdout))
-		n++
-	}
-	if x.Caps != nil {
-		e.Uint(8)
-		x.Caps.EncodeCBOR(e)
-		n++
-	}
-	if x.Start != 0 {
-		e.Uint(9)
-		e.Int(x.Start)
-		n++
-	}
-	if x.End != 0 {
-		e.Uint(10)
-		e.Int(x.End)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Campaign) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborCampaign) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Campaign) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Campaign{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.ID = d.Text()
-		case 2:
-			x.Slot = d.Text()
-		case 3:
-			x.Support = d.Text()
-		case 4:
-			x.Priority = int32(d.Int(math.MinInt32, math.MaxInt32))
-		case 5:
-			x.Variants = minicbor.DecodeSlice[Variant](d)
-		case 6:
-			x.When = minicbor.DecodeSlice[Predicate](d)
-		case 7:
-			x.Holdout = uint16(d.Uint(math.MaxUint16))
-		case 8:
-			x.Caps = minicbor.DecodePtr[Caps](d)
-		case 9:
-			x.Start = d.Int(math.MinInt64, math.MaxInt64)
-		case 10:
-			x.End = d.Int(math.MinInt64, math.MaxInt64)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborCampaign)
 }
 
+var cborVariant = minicbor.Struct{Size: unsafe.Sizeof(Variant{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Variant, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Variant{}.ID), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Variant{}.Weight), Key: 2, Kind: minicbor.KindUint16},
+		{Off: unsafe.Offsetof(Variant{}.Content), Key: 3, Kind: minicbor.KindString, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Variant) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 2
-	e.Uint(1)
-	e.Text(x.ID)
-	e.Uint(2)
-	e.Uint(uint64(x.Weight))
-	if x.Content != "" {
-		e.Uint(3)
-		e.Text(x.Content)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Variant) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborVariant) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Variant) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Variant{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.ID = d.Text()
-		case 2:
-			x.Weight = uint16(d.Uint(math.MaxUint16))
-		case 3:
-			x.Content = d.Text()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborVariant)
 }
 
+var cborCaps = minicbor.Struct{Size: unsafe.Sizeof(Caps{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Caps, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Caps{}.PerSession), Key: 1, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Caps{}.PerDay), Key: 2, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Caps{}.PerWeek), Key: 3, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Caps{}.MinGapSec), Key: 4, Kind: minicbor.KindUint32, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Caps) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 0
-	if x.PerSession != 0 {
-		e.Uint(1)
-		e.Uint(uint64(x.PerSession))
-		n++
-	}
-	if x.PerDay != 0 {
-		e.Uint(2)
-		e.Uint(uint64(x.PerDay))
-		n++
-	}
-	if x.PerWeek != 0 {
-		e.Uint(3)
-		e.Uint(uint64(x.PerWeek))
-		n++
-	}
-	if x.MinGapSec != 0 {
-		e.Uint(4)
-		e.Uint(uint64(x.MinGapSec))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Caps) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborCaps) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Caps) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Caps{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.PerSession = uint16(d.Uint(math.MaxUint16))
-		case 2:
-			x.PerDay = uint16(d.Uint(math.MaxUint16))
-		case 3:
-			x.PerWeek = uint16(d.Uint(math.MaxUint16))
-		case 4:
-			x.MinGapSec = uint32(d.Uint(math.MaxUint32))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborCaps)
 }
 
+var cborPressure = minicbor.Struct{Size: unsafe.Sizeof(Pressure{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Pressure, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Pressure{}.PerDay), Key: 1, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Pressure{}.PerSession), Key: 2, Kind: minicbor.KindUint16, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Pressure) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 0
-	if x.PerDay != 0 {
-		e.Uint(1)
-		e.Uint(uint64(x.PerDay))
-		n++
-	}
-	if x.PerSession != 0 {
-		e.Uint(2)
-		e.Uint(uint64(x.PerSession))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Pressure) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborPressure) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Pressure) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Pressure{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.PerDay = uint16(d.Uint(math.MaxUint16))
-		case 2:
-			x.PerSession = uint16(d.Uint(math.MaxUint16))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborPressure)
 }
 
+var cborSettings = minicbor.Struct{Size: unsafe.Sizeof(Settings{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Settings, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Settings{}.SessionTimeoutSec), Key: 1, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.HalfLifeDays), Key: 2, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.AttributionDays), Key: 3, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.DefaultConsent), Key: 4, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.MaxRecs), Key: 5, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.LoyalOrders), Key: 6, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.AtRiskDays), Key: 7, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.LapsedDays), Key: 8, Kind: minicbor.KindUint16, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Settings) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 0
-	if x.SessionTimeoutSec != 0 {
-		e.Uint(1)
-		e.Uint(uint64(x.SessionTimeoutSec))
-		n++
-	}
-	if x.HalfLifeDays != 0 {
-		e.Uint(2)
-		e.Float32(x.HalfLifeDays)
-		n++
-	}
-	if x.AttributionDays != 0 {
-		e.Uint(3)
-		e.Uint(uint64(x.AttributionDays))
-		n++
-	}
-	if x.DefaultConsent != 0 {
-		e.Uint(4)
-		e.Uint(uint64(x.DefaultConsent))
-		n++
-	}
-	if x.MaxRecs != 0 {
-		e.Uint(5)
-		e.Uint(uint64(x.MaxRecs))
-		n++
-	}
-	if x.LoyalOrders != 0 {
-		e.Uint(6)
-		e.Uint(uint64(x.LoyalOrders))
-		n++
-	}
-	if x.AtRiskDays != 0 {
-		e.Uint(7)
-		e.Uint(uint64(x.AtRiskDays))
-		n++
-	}
-	if x.LapsedDays != 0 {
-		e.Uint(8)
-		e.Uint(uint64(x.LapsedDays))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Settings) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborSettings) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Settings) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Settings{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.SessionTimeoutSec = uint32(d.Uint(math.MaxUint32))
-		case 2:
-			x.HalfLifeDays = d.Float32()
-		case 3:
-			x.AttributionDays = uint16(d.Uint(math.MaxUint16))
-		case 4:
-			x.DefaultConsent = uint8(d.Uint(math.MaxUint8))
-		case 5:
-			x.MaxRecs = uint8(d.Uint(math.MaxUint8))
-		case 6:
-			x.LoyalOrders = uint16(d.Uint(math.MaxUint16))
-		case 7:
-			x.AtRiskDays = uint16(d.Uint(math.MaxUint16))
-		case 8:
-			x.LapsedDays = uint16(d.Uint(math.MaxUint16))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborSettings)
 }

@@ -51,15 +51,18 @@ func ExampleLogistic_Logit() {
 	// Output: logit -0.50, p 0.378
 }
 
-func ExampleNeighbours_Recommend() {
+func ExampleNeighbourTable_Recommend() {
 	// Three items, two neighbours each; item 0 is close to 1 and 2, item 2 to 1.
 	n := &models.Neighbours{K: 2, Scale: 0.01,
 		Index:  []byte{1, 0, 2, 0 /* item 1: */, 0xFF, 0xFF, 0xFF, 0xFF /* item 2: */, 1, 0, 0, 0},
 		Weight: []byte{90, 40, 0, 0, 60, 10}}
 	recent := []models.Weighted{{Item: 0, Weight: 1}, {Item: 2, Weight: 0.5}}
-	seen := func(item int) bool { return item == 0 || item == 2 }
+	seen := models.ItemSet(nil).Reset(3) // what the visitor has seen is not recommended
+	seen.Add(0)
+	seen.Add(2)
+	table := n.Table() // once per bundle
 	var scratch models.RecScratch
-	for _, c := range n.Recommend(nil, recent, seen, 5, &scratch) {
+	for _, c := range table.Recommend(nil, recent, seen, 5, &scratch) {
 		fmt.Printf("item %d: %.2f\n", c.Item, c.Score)
 	}
 	// Output: item 1: 1.20

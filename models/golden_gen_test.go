@@ -88,7 +88,7 @@ func goldenValues() []struct {
 	for i := range recent {
 		recent[i] = Weighted{i * 37 % 1000, math.Ldexp(float64(20-i), -3) + 0.1}
 	}
-	for i, c := range n.Recommend(nil, recent, nil, 3, nil) {
+	for i, c := range n.Table().Recommend(nil, recent, nil, 3, nil) {
 		add(fmt.Sprintf("Recommend[%d].item", i), float64(c.Item))
 		add(fmt.Sprintf("Recommend[%d].score", i), c.Score)
 	}

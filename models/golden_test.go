@@ -38,9 +38,9 @@ var golden = map[string]uint64{
 	"Appetence.top[2].logit":                0xbff37bd4efb278a3, // -1.2177323687715578
 	"Appetence.top[2].prob":                 0x3fcd3a1b29f83a6f, // 0.22833575772570522
 	"Recommend[0].item":                     0x407b200000000000, // 434
-	"Recommend[0].score":                    0x400ecb9883bfffff, // 3.8494119923561807
+	"Recommend[0].score":                    0x400ecb9876e65980, // 3.849411896614754
 	"Recommend[1].item":                     0x4088480000000000, // 777
-	"Recommend[1].score":                    0x400e7e7e9cc00000, // 3.811764931306243
+	"Recommend[1].score":                    0x400e7e7e7c9fdfc0, // 3.811764691952675
 	"Recommend[2].item":                     0x4088080000000000, // 769
-	"Recommend[2].score":                    0x400479acf4640001, // 2.559411916066893
+	"Recommend[2].score":                    0x400479ad013da680, // 2.5594120118083197
 }

@@ -20,11 +20,20 @@ func (m *Logistic) Columns(dst []uint16, pos []uint16) []uint16 {
 	return dst
 }
 
-// Logit returns Bias + Σᵢ Weights[i]·x[cols[i]]: the log-odds of the model for the feature vector x.
-// cols maps the model's i-th feature to its position in x (see Columns); a column that is NoColumn
-// or beyond x, or a missing entry of cols, contributes 0. The sum runs in index order with every
-// product rounded before it is added, so the result is bit-identical on every platform.
+// Logit returns Bias + Σᵢ Weights[i]·x[cols[i]] (+ the trees' sum): the log-odds of the model for
+// the feature vector x. cols maps the model's i-th feature to its position in x (see Columns); a
+// column that is NoColumn or beyond x, or a missing entry of cols, contributes 0. The sum runs in
+// index order with every product rounded before it is added, so the result is bit-identical on every
+// platform.
 func (m *Logistic) Logit(x []float64, cols []uint16) float64 {
+	if m.Trees != nil {
+		return m.linear(x, cols) + m.Trees.Logit(x, cols)
+	}
+	return m.linear(x, cols)
+}
+
+// linear is the linear part of Logit.
+func (m *Logistic) linear(x []float64, cols []uint16) float64 {
 	w := m.Weights
 	if len(cols) < len(w) {
 		w = w[:len(cols)]
@@ -62,7 +71,8 @@ func (m *Logistic) Score(x []float64, cols []uint16) float64 {
 }
 
 // Contributions sets dst[i] to Weights[i]·x[cols[i]], the share of feature i in the logit (0 for
-// a missing column), for "why this score" explanations; Logit is Bias plus their sum in order.
+// a missing column), for "why this score" explanations; Logit is Bias plus their sum in order, plus
+// the trees' sum when the model has trees (which this does not apportion).
 // It reuses dst's storage when large enough.
 func (m *Logistic) Contributions(dst []float64, x []float64, cols []uint16) []float64 {
 	dst = grow(dst, len(m.Weights))

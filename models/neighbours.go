@@ -17,9 +17,8 @@ type Candidate struct {
 // RecScratch holds the buffers Recommend reuses between calls. The zero value is ready; it grows to
 // the catalogue size on first use and then allocates nothing. It is not safe for concurrent use.
 type RecScratch struct {
-	score   []float64 // per item, plus a sink for padding: accumulated Σ weight × quantised similarity
-	mark    []uint8   // per item, plus the sink (always 1): already listed in touched
-	touched []int32   // items with a score, to select from and to reset
+	score   []float32 // per item, plus the sink of padding: Σ weight × quantised similarity; zero between calls
+	touched []int32   // the cells' items in visiting order, each score's first appearance at least
 }
 
 // Items returns the number of items the table covers.
@@ -56,73 +55,105 @@ func (n *Neighbours) Similar(dst []Candidate, item int) []Candidate {
 	return dst
 }
 
+// ItemSet is a set of item indices, a bit per item of the catalogue.
+type ItemSet []uint64
+
+// Reset returns the empty set for a catalogue of n items, reusing s's storage.
+func (s ItemSet) Reset(n int) ItemSet {
+	words := (n + 63) / 64
+	if cap(s) < words {
+		return make(ItemSet, words)
+	}
+	s = s[:words]
+	clear(s)
+	return s
+}
+
+// Add adds item, which must be in the catalogue.
+func (s ItemSet) Add(item int) { s[item>>6] |= 1 << (item & 63) }
+
+// Has reports whether item is in the set; an item outside the catalogue is not.
+func (s ItemSet) Has(item int) bool { return item>>6 < len(s) && s[item>>6]&(1<<(item&63)) != 0 }
+
+// NeighbourTable is a Neighbours table packed for Recommend: one uint32 per cell, the neighbour's
+// index << 8 | its quantised similarity, padding pointing to a sink past the last item with similarity
+// 0. One load per neighbour instead of three: under wazero the scatter over neighbour lists is most
+// of what a recommendation costs. Build it once per bundle.
+type NeighbourTable struct {
+	cells []uint32
+	k     int
+	items int
+	scale float32
+}
+
+// Table packs n for Recommend.
+func (n *Neighbours) Table() *NeighbourTable {
+	items, k := n.Items(), int(n.K)
+	t := &NeighbourTable{cells: make([]uint32, items*k), k: k, items: items, scale: n.Scale}
+	for i := range t.cells {
+		nb, w := int(n.Index[2*i])|int(n.Index[2*i+1])<<8, n.Weight[i]
+		if nb >= items { // padding (0xFFFF), or an index Validate would have refused
+			nb, w = items, 0
+		}
+		t.cells[i] = uint32(nb)<<8 | uint32(w)
+	}
+	return t
+}
+
 // Recommend appends to dst the k best items for a visitor whose recent items are recent: each
 // candidate scores Σ weight × similarity over the recent items whose neighbour lists contain it.
-// Candidates for which exclude returns true (already seen, in the cart, bought: the caller's rule;
-// the recent items themselves are not excluded unless exclude says so) and candidates with a score
-// ≤ 0 are dropped. The result is sorted by decreasing score, ties broken by the lower item index.
-// Recent items out of range or with a NaN weight are ignored; exclude may be nil.
+// Candidates in exclude (already seen, in the cart, bought: the caller's rule; the recent items
+// themselves are not excluded unless exclude has them) and candidates with a score ≤ 0 are dropped.
+// The result is sorted by decreasing score, ties broken by the lower item index.
+// Recent items out of range or with a weight that is not a finite number are ignored; exclude may be
+// nil (nothing excluded).
 //
-// Scores are accumulated in the order of recent and of each neighbour list, so they are
-// bit-identical everywhere. exclude is called at most once per candidate, and only for candidates
-// good enough to enter the current top k. With scratch reused, nothing is allocated once dst and
+// Scores are float32 sums accumulated in the order of recent and of each neighbour list, so they are
+// bit-identical everywhere. With scratch reused, nothing is allocated once dst and
 // scratch have grown. A popularity fallback for short lists is the caller's job.
-func (n *Neighbours) Recommend(dst []Candidate, recent []Weighted, exclude func(item int) bool, k int, scratch *RecScratch) []Candidate {
-	items := n.Items()
-	if k <= 0 || items == 0 || len(recent) == 0 {
+func (t *NeighbourTable) Recommend(dst []Candidate, recent []Weighted, exclude ItemSet, k int, scratch *RecScratch) []Candidate {
+	if k <= 0 || t.items == 0 || len(recent) == 0 {
 		return dst
 	}
 	s := scratch
 	if s == nil {
 		s = new(RecScratch)
 	}
-	if len(s.score) != items+1 {
-		s.score = make([]float64, items+1)
-		s.mark = make([]uint8, items+1)
-		s.mark[items] = 1 // the sink is never a candidate
+	if len(s.score) != t.items+1 {
+		s.score = make([]float32, t.items+1)
 	}
-	K := int(n.K)
-	if need := len(recent)*K + 1; len(s.touched) < need {
+	if need := len(recent) * t.k; len(s.touched) < need {
 		s.touched = make([]int32, need)
 	}
-	score, mark, touched := s.score[:items+1], s.mark[:items+1], s.touched
+	score, touched := s.score[:t.items+1], s.touched
 
-	// Accumulate with as few data-dependent branches as possible (Go's wasm backend sends taken
-	// branches through a dispatch table; this is 15 % faster under wazero than skipping padding
-	// and tracking "first seen" with ifs): padding (0xFFFF) goes to a sink slot, every neighbour is
-	// written to touched and the count advances only when its mark was clear. A zero similarity
-	// adds 0 and leaves a zero score, dropped below.
+	// Scatter. An item is listed in touched when its score is 0 before the addition: at its first
+	// appearance, and again only if its sum came back to 0; selection reads each score once and
+	// clears it, so a repeat is skipped there, and the scratch is all zero again at the end.
 	cnt := 0
 	for _, r := range recent {
-		if r.Item < 0 || r.Item >= items || r.Weight != r.Weight || r.Weight == 0 {
+		if r.Item < 0 || r.Item >= t.items || r.Weight-r.Weight != 0 || r.Weight == 0 {
 			continue
 		}
-		base := r.Item * K
-		idx := n.Index[2*base : 2*(base+K)]
-		wts := n.Weight[base : base+K]
-		rw := r.Weight
-		for j := 1; j < len(idx); j += 2 {
-			nb := int(idx[j-1]) | int(idx[j])<<8
-			if nb >= items {
-				nb = items // padding goes to the sink
+		rw := float32(r.Weight)
+		for _, c := range t.cells[r.Item*t.k : (r.Item+1)*t.k] {
+			nb := c >> 8
+			if score[nb] == 0 {
+				touched[cnt] = int32(nb)
+				cnt++
 			}
-			w := wts[j>>1]
-			touched[cnt] = int32(nb)
-			cnt += int(1 - mark[nb])
-			mark[nb] = 1
-			score[nb] += float64(rw * float64(w))
+			score[nb] += float32(rw * float32(c&0xff))
 		}
 	}
-	score[items] = 0
 
 	// Select the best k: insertion into a sorted tail of dst, k is small.
 	base := len(dst)
-	scale := float64(n.Scale)
-	for _, t := range touched[:cnt] {
-		it := int(t)
-		sc := float64(score[it] * scale)
-		score[it], mark[it] = 0, 0
-		if !(sc > 0) {
+	scale := float64(t.scale)
+	for _, t32 := range touched[:cnt] {
+		it := int(t32)
+		sc := float64(score[it]) * scale
+		score[it] = 0
+		if !(sc > 0) || it == t.items {
 			continue
 		}
 		out := dst[base:]
@@ -130,7 +161,7 @@ func (n *Neighbours) Recommend(dst []Candidate, recent []Weighted, exclude func(
 		if full && !better(sc, it, out[k-1].Score, out[k-1].Item) {
 			continue
 		}
-		if exclude != nil && exclude(it) {
+		if exclude.Has(it) {
 			continue
 		}
 		if !full {

@@ -81,8 +81,8 @@ func TestRecommend(t *testing.T) {
 	var s RecScratch
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ex := func(it int) bool { return slices.Contains(tc.exclude, it) }
-			got := n.Recommend(nil, tc.recent, ex, tc.k, &s)
+			ex := setOf(8, func(it int) bool { return slices.Contains(tc.exclude, it) })
+			got := n.Table().Recommend(nil, tc.recent, ex, tc.k, &s)
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}
@@ -95,26 +95,23 @@ func TestRecommend(t *testing.T) {
 	}
 	t.Run("appends and leaves the scratch clean", func(t *testing.T) {
 		dst := []Candidate{{99, 9}}
-		got := n.Recommend(dst, []Weighted{{0, 1}}, nil, 1, &s)
+		got := n.Table().Recommend(dst, []Weighted{{0, 1}}, nil, 1, &s)
 		if len(got) != 2 || got[0] != (Candidate{99, 9}) || got[1].Item != 1 {
 			t.Errorf("got %v", got)
 		}
 		for i, v := range s.score {
-			if v != 0 || (s.mark[i] != 0) != (i == len(s.mark)-1) {
+			if v != 0 {
 				t.Fatalf("scratch not reset at %d", i)
 			}
 		}
-		if got := n.Recommend(nil, []Weighted{{0, 1}}, nil, 3, nil); len(got) != 3 {
+		if got := n.Table().Recommend(nil, []Weighted{{0, 1}}, nil, 3, nil); len(got) != 3 {
 			t.Errorf("nil scratch: %v", got)
 		}
 	})
-	t.Run("exclude only asked about contenders", func(t *testing.T) {
-		calls := 0
-		ex := func(int) bool { calls++; return false }
-		// With k = 1, item 1 enters, item 2 ties and loses on index, item 3 scores less.
-		n.Recommend(nil, []Weighted{{0, 1}}, ex, 1, &s)
-		if calls != 1 {
-			t.Errorf("exclude called %d times, want 1", calls)
+	t.Run("an item outside the set's catalogue is not excluded", func(t *testing.T) {
+		got := n.Table().Recommend(nil, []Weighted{{0, 1}}, ItemSet{}, 1, &s)
+		if len(got) != 1 || got[0].Item != 1 {
+			t.Errorf("got %v", got)
 		}
 	})
 }
@@ -125,7 +122,7 @@ func naiveRecommend(n *Neighbours, recent []Weighted, exclude func(int) bool, k 
 	score := make([]float64, items)
 	seen := make([]bool, items)
 	for _, r := range recent {
-		if r.Item < 0 || r.Item >= items || math.IsNaN(r.Weight) {
+		if r.Item < 0 || r.Item >= items || math.IsNaN(r.Weight) || math.IsInf(r.Weight, 0) {
 			continue
 		}
 		for j := 0; j < int(n.K); j++ {
@@ -176,7 +173,7 @@ func TestRecommendAgainstNaive(t *testing.T) {
 		}
 		ex := func(it int) bool { return it%7 == 3 }
 		k := r.IntN(15)
-		got := n.Recommend(nil, recent, ex, k, &s)
+		got := n.Table().Recommend(nil, recent, setOf(items, ex), k, &s)
 		want := naiveRecommend(n, recent, ex, k)
 		if len(got) != len(want) {
 			t.Fatalf("trial %d: got %v, want %v", trial, got, want)
@@ -198,9 +195,10 @@ func TestRecommendNoAllocation(t *testing.T) {
 		recent[i] = Weighted{r.IntN(1000), 1 - float64(i)*0.04}
 	}
 	var s RecScratch
-	dst := n.Recommend(nil, recent, nil, 6, &s)
-	ex := func(it int) bool { return it%2 == 0 }
-	if a := testing.AllocsPerRun(100, func() { dst = n.Recommend(dst[:0], recent, ex, 6, &s) }); a != 0 {
+	tb := n.Table()
+	dst := tb.Recommend(nil, recent, nil, 6, &s)
+	ex := setOf(1000, func(it int) bool { return it%2 == 0 })
+	if a := testing.AllocsPerRun(100, func() { dst = tb.Recommend(dst[:0], recent, ex, 6, &s) }); a != 0 {
 		t.Errorf("Recommend allocates %v times per call", a)
 	}
 }
@@ -213,9 +211,41 @@ func BenchmarkRecommend(b *testing.B) {
 		recent[i] = Weighted{r.IntN(1000), 1 - float64(i)*0.04}
 	}
 	var s RecScratch
+	tb := n.Table()
 	dst := make([]Candidate, 0, 8)
-	ex := func(it int) bool { return it == recent[0].Item }
+	ex := setOf(1000, func(it int) bool { return it == recent[0].Item })
 	for b.Loop() {
-		dst = n.Recommend(dst[:0], recent, ex, 6, &s)
+		dst = tb.Recommend(dst[:0], recent, ex, 6, &s)
+	}
+}
+
+// setOf is the set of the items of a catalogue of n for which in is true.
+func setOf(n int, in func(int) bool) ItemSet {
+	s := ItemSet(nil).Reset(n)
+	for i := range n {
+		if in(i) {
+			s.Add(i)
+		}
+	}
+	return s
+}
+
+func TestItemSet(t *testing.T) {
+	s := ItemSet(nil).Reset(130)
+	s.Add(0)
+	s.Add(129)
+	for _, c := range []struct {
+		item int
+		want bool
+	}{{0, true}, {1, false}, {129, true}, {128, false}, {192, false}, {1 << 20, false}} {
+		if got := s.Has(c.item); got != c.want {
+			t.Errorf("Has(%d) = %v", c.item, got)
+		}
+	}
+	if r := s.Reset(130); r.Has(0) || r.Has(129) || len(r) != 3 {
+		t.Errorf("Reset kept %v", r)
+	}
+	if r := s.Reset(1000); len(r) != 16 {
+		t.Errorf("Reset(1000) has %d words", len(r))
 	}
 }

@@ -38,13 +38,16 @@ func (b *Bundle) Validate() error {
 	if b.Expires != 0 && b.Created != 0 && b.Expires < b.Created {
 		return bad("expires", "before created")
 	}
-	if err := uniqueNames("features", b.Features, 0x10000); err != nil {
+	if err := checkNames("features[#]", "id", b.Features, 0x10000); err != nil {
 		return err
 	}
 	if err := b.validateCatalogue(); err != nil {
 		return err
 	}
 	if err := b.validatePropensity(); err != nil {
+		return err
+	}
+	if err := b.validateTabular(); err != nil { // validate_trees.go
 		return err
 	}
 	if err := b.Neighbours.validate(len(b.Items)); err != nil {
@@ -67,98 +70,113 @@ func (b *Bundle) Validate() error {
 	}
 	for i, w := range b.Brand {
 		if w == "" {
-			return bad(idx("brand", i), "empty word")
+			return fail("brand[#]", "empty word", i)
 		}
 	}
 	return nil
 }
 
-// uniqueNames checks that names are non-empty and distinct, and that there are at most max.
-func uniqueNames(field string, names []string, max int) error {
-	if len(names) > max {
-		return bad(field, itoa(len(names))+" entries, at most "+itoa(max))
+// fail returns a *BundleError whose path and message are templates: each '#' in them is replaced,
+// in order, by the next of args in decimal. Validation has a hundred error sites; one builder
+// called with constant templates keeps each of them small in the module, and it runs only on the
+// error path, so valid bundles pay nothing for the messages.
+func fail(path, msg string, args ...int) error {
+	var out [2]string
+	for k, t := range [2]string{path, msg} {
+		b := make([]byte, 0, len(t)+16)
+		for i := 0; i < len(t); i++ {
+			if t[i] == '#' && len(args) > 0 {
+				b = append(b, itoa(args[0])...)
+				args = args[1:]
+			} else {
+				b = append(b, t[i])
+			}
+		}
+		out[k] = string(b)
 	}
-	if len(names) == 0 {
-		return nil
+	return bad(out[0], out[1])
+}
+
+// checkNames checks that names are at most max, non-empty and distinct. path is the template of
+// one name's path (see fail), filled with pre and the name's index; what says what a name is.
+func checkNames(path, what string, names []string, max int, pre ...int) error {
+	at := func(i ...int) []int { return append(pre[:len(pre):len(pre)], i...) }
+	if len(names) > max {
+		list := path // the list's own path: up to the last "[#]"
+		for i := len(path) - 3; i >= 0; i-- {
+			if path[i:i+3] == "[#]" {
+				list = path[:i]
+				break
+			}
+		}
+		return fail(list, "# entries, at most #", at(len(names), max)...)
 	}
 	seen := make(map[string]struct{}, len(names))
 	for i, s := range names {
 		if s == "" {
-			return bad(idx(field, i), "empty id")
+			return fail(path, "empty "+what, at(i)...)
 		}
 		if _, dup := seen[s]; dup {
-			return bad(idx(field, i), "duplicate id "+quote(s))
+			return fail(path, "duplicate "+what+" "+quote(s), at(i)...)
 		}
 		seen[s] = struct{}{}
 	}
 	return nil
 }
 
-func (b *Bundle) validateCatalogue() error {
-	if err := uniqueNames("items", b.Items, MaxItems); err != nil {
-		return err
+// indices checks a table of indices into a list of n entries (one of them is a one, several are
+// what): each below n and, when once is set, each listed once.
+func indices(path, one, what string, ix []uint16, n int, once bool) error {
+	var seen []bool
+	if once {
+		seen = make([]bool, n)
 	}
-	if err := uniqueNames("categories", b.Categories, MaxCategories); err != nil {
-		return err
-	}
-	if len(b.ItemCategory) != len(b.Items) {
-		return bad("itemCategory", itoa(len(b.ItemCategory))+" entries for "+itoa(len(b.Items))+" items")
-	}
-	for i, c := range b.ItemCategory {
-		if int(c) >= len(b.Categories) {
-			return bad(idx("itemCategory", i), "category "+itoa(int(c))+" out of range ("+itoa(len(b.Categories))+" categories)")
-		}
-	}
-	if len(b.Popular) > len(b.Items) {
-		return bad("popular", itoa(len(b.Popular))+" entries for "+itoa(len(b.Items))+" items")
-	}
-	if len(b.Popular) > 0 {
-		seen := make([]bool, len(b.Items))
-		for i, it := range b.Popular {
-			if int(it) >= len(b.Items) {
-				return bad(idx("popular", i), "item "+itoa(int(it))+" out of range ("+itoa(len(b.Items))+" items)")
-			}
-			if seen[it] {
-				return bad(idx("popular", i), "item "+itoa(int(it))+" listed twice")
-			}
-			seen[it] = true
+	for i, v := range ix {
+		switch {
+		case int(v) >= n:
+			return fail(path, one+" # out of range (# "+what+")", i, int(v), n)
+		case once && seen[v]:
+			return fail(path, one+" # listed twice", i, int(v))
+		case once:
+			seen[v] = true
 		}
 	}
 	return nil
 }
 
+func (b *Bundle) validateCatalogue() error {
+	ni := len(b.Items)
+	switch {
+	case len(b.ItemCategory) != ni:
+		return fail("itemCategory", "# entries for # items", len(b.ItemCategory), ni)
+	case len(b.Popular) > ni:
+		return fail("popular", "# entries for # items", len(b.Popular), ni)
+	}
+	if err := checkNames("items[#]", "id", b.Items, MaxItems); err != nil {
+		return err
+	}
+	if err := checkNames("categories[#]", "id", b.Categories, MaxCategories); err != nil {
+		return err
+	}
+	if err := indices("itemCategory[#]", "category", "categories", b.ItemCategory, len(b.Categories), false); err != nil {
+		return err
+	}
+	return indices("popular[#]", "item", "items", b.Popular, ni, true)
+}
+
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 func (b *Bundle) validatePropensity() error {
-	if len(b.Propensity) > 0x10000 {
-		return bad("propensity", itoa(len(b.Propensity))+" models, at most 65536")
-	}
-	names := make(map[string]struct{}, len(b.Propensity))
+	names := make([]string, len(b.Propensity))
 	for m := range b.Propensity {
-		lr := &b.Propensity[m]
-		p := idx("propensity", m)
-		if lr.Name == "" {
-			return bad(p+".name", "empty")
-		}
-		if _, dup := names[lr.Name]; dup {
-			return bad(p+".name", "duplicate name "+quote(lr.Name))
-		}
-		names[lr.Name] = struct{}{}
-		if len(lr.Weights) != len(lr.Features) {
-			return bad(p+".weights", itoa(len(lr.Weights))+" weights for "+itoa(len(lr.Features))+" features")
-		}
-		for i, f := range lr.Features {
-			if int(f) >= len(b.Features) {
-				return bad(idx(p+".features", i), "feature "+itoa(int(f))+" out of range ("+itoa(len(b.Features))+" features)")
-			}
-		}
-		for i, w := range lr.Weights {
-			if !finite(float64(w)) {
-				return bad(idx(p+".weights", i), "not finite")
-			}
-		}
-		if !finite(float64(lr.Bias)) {
-			return bad(p+".bias", "not finite")
+		names[m] = b.Propensity[m].Name
+	}
+	if err := checkNames("propensity[#].name", "name", names, 0x10000); err != nil {
+		return err
+	}
+	for m := range b.Propensity {
+		if err := b.Propensity[m].validateTerms(idx("propensity", m), len(b.Features)); err != nil { // validate_trees.go
+			return err
 		}
 	}
 	return nil
@@ -168,21 +186,19 @@ func (n *Neighbours) validate(items int) error {
 	if n == nil {
 		return nil
 	}
-	if n.K == 0 {
+	k := int(n.K)
+	cells := items * k
+	switch {
+	case k == 0:
 		return bad("neighbours.k", "zero")
-	}
-	cells := items * int(n.K)
-	if len(n.Weight) != cells {
-		return bad("neighbours.weight", itoa(len(n.Weight))+" bytes, want items×k = "+itoa(cells))
-	}
-	if len(n.Index) != 2*cells {
-		return bad("neighbours.index", itoa(len(n.Index))+" bytes, want 2×items×k = "+itoa(2*cells))
+	case len(n.Weight) != cells:
+		return fail("neighbours.weight", "# bytes, want items×k = #", len(n.Weight), cells)
+	case len(n.Index) != 2*cells:
+		return fail("neighbours.index", "# bytes, want 2×items×k = #", len(n.Index), 2*cells)
 	}
 	for i := 0; i < cells; i++ {
-		j := int(n.Index[2*i]) | int(n.Index[2*i+1])<<8
-		if j >= items && j != noNeighbour {
-			return bad("neighbours.index", "item "+itoa(i/int(n.K))+" neighbour "+itoa(i%int(n.K))+
-				": item "+itoa(j)+" out of range ("+itoa(items)+" items)")
+		if j := int(n.Index[2*i]) | int(n.Index[2*i+1])<<8; j >= items && j != noNeighbour {
+			return fail("neighbours.index", "item # neighbour #: item # out of range (# items)", i/k, i%k, j, items)
 		}
 	}
 	if s := float64(n.Scale); !finite(s) || s < 0 {
@@ -195,17 +211,16 @@ func (a *Appetence) validate(ncat int) error {
 	if a == nil {
 		return nil
 	}
-	if a.Rank == 0 || a.Rank > MaxRank {
-		return bad("appetence.rank", itoa(int(a.Rank))+" not in [1, "+itoa(MaxRank)+"]")
-	}
-	if ncat == 0 {
-		return bad("appetence", "no categories to score")
-	}
 	cells := ncat * int(a.Rank)
-	if len(a.Factors) != cells {
-		return bad("appetence.factors", itoa(len(a.Factors))+" bytes, want categories×rank = "+itoa(cells))
+	switch {
+	case a.Rank == 0 || a.Rank > MaxRank:
+		return fail("appetence.rank", "# not in [1, #]", int(a.Rank), MaxRank)
+	case ncat == 0:
+		return bad("appetence", "no categories to score")
+	case len(a.Factors) != cells:
+		return fail("appetence.factors", "# bytes, want categories×rank = #", len(a.Factors), cells)
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		name string
 		v    float32
 	}{{"scale", a.Scale}, {"slope", a.Slope}, {"lambda", a.Lambda}} {
@@ -229,44 +244,39 @@ func (v *Value) validate() error {
 	if v == nil {
 		return nil
 	}
-	for _, f := range []struct {
-		name string
-		v    float64
-	}{{"r", v.R}, {"alpha", v.Alpha}, {"a", v.A}, {"b", v.B}} {
-		if !(f.v >= minParam && f.v <= maxParam) {
-			return bad("value."+f.name, "not in [1e-9, 1e9]")
-		}
-	}
-	if !(v.Horizon > 0 && v.Horizon <= maxTime) {
-		return bad("value.horizon", "not in (0, 1e7] units")
-	}
-	if !(v.UnitDays == 0 || (v.UnitDays >= 1.0/86400 && v.UnitDays <= 3660)) {
-		return bad("value.unitDays", "not 0 (weeks) nor in [1 s, 10 years]")
-	}
-	if v.P != 0 || v.Q != 0 || v.Gamma != 0 {
-		// Gamma-Gamma: the population mean spend pγ/(q−1) exists only for q > 1.
-		switch {
-		case !(v.P >= minParam && v.P <= maxParam):
-			return bad("value.p", "not in [1e-9, 1e9]")
-		case !(v.Q > 1 && v.Q <= maxParam):
-			return bad("value.q", "not in (1, 1e9]")
-		case !(v.Gamma >= minParam && v.Gamma <= maxParam):
-			return bad("value.gamma", "not in [1e-9, 1e9]")
+	const inParams = "not in [1e-9, 1e9]"
+	gg := v.P != 0 || v.Q != 0 || v.Gamma != 0 // Gamma-Gamma: the mean spend pγ/(q−1) exists only for q > 1
+	for _, c := range [...]struct {
+		ok        bool
+		name, msg string
+	}{
+		{v.R >= minParam && v.R <= maxParam, "r", inParams},
+		{v.Alpha >= minParam && v.Alpha <= maxParam, "alpha", inParams},
+		{v.A >= minParam && v.A <= maxParam, "a", inParams},
+		{v.B >= minParam && v.B <= maxParam, "b", inParams},
+		{v.Horizon > 0 && v.Horizon <= maxTime, "horizon", "not in (0, 1e7] units"},
+		{v.UnitDays == 0 || (v.UnitDays >= 1.0/86400 && v.UnitDays <= 3660), "unitDays", "not 0 (weeks) nor in [1 s, 10 years]"},
+		{!gg || (v.P >= minParam && v.P <= maxParam), "p", inParams},
+		{!gg || (v.Q > 1 && v.Q <= maxParam), "q", "not in (1, 1e9]"},
+		{!gg || (v.Gamma >= minParam && v.Gamma <= maxParam), "gamma", inParams},
+	} {
+		if !c.ok {
+			return bad("value."+c.name, c.msg)
 		}
 	}
 	return nil
 }
 
-// validatePredicate checks p; segments is how many segments it may refer to (the earlier ones for
-// a segment, all of them for a campaign).
-func (b *Bundle) validatePredicate(path string, p *Predicate, segments int) error {
+// validatePredicate checks p, predicate i of entry e of the list named by where; segments is how
+// many segments it may refer to (the earlier ones for a segment, all of them for a campaign).
+func (b *Bundle) validatePredicate(where string, e, i int, p *Predicate, segments int) error {
+	path := where + "[#].when[#]"
 	if !p.Kind.Valid() {
-		return bad(path+".kind", "unknown kind "+itoa(int(p.Kind)))
+		return fail(path+".kind", "unknown kind #", e, i, int(p.Kind))
 	}
 	if math.IsNaN(p.Lo) || math.IsNaN(p.Hi) {
-		return bad(path, "NaN bound")
+		return fail(path, "NaN bound", e, i)
 	}
-	ref := int(p.Ref)
 	limit, what := 0, ""
 	switch p.Kind {
 	case PredFeature:
@@ -275,45 +285,39 @@ func (b *Bundle) validatePredicate(path string, p *Predicate, segments int) erro
 		limit, what = len(b.Propensity), "propensity models"
 	case PredAppetence:
 		if b.Appetence == nil {
-			return bad(path, "appetence predicate without an appetence model")
+			return fail(path, "appetence predicate without an appetence model", e, i)
 		}
 		limit, what = len(b.Categories), "categories"
 	case PredStage:
+		limit = 1 << 16 // Ref is unused
 		if p.Stages == 0 {
-			return bad(path+".stages", "no stage")
+			return fail(path+".stages", "no stage", e, i)
 		}
-		return nil
 	case PredSegment:
 		limit, what = segments, "earlier segments"
 	case PredValue:
 		if b.Value == nil {
-			return bad(path, "value predicate without a value model")
+			return fail(path, "value predicate without a value model", e, i)
 		}
 		limit, what = 4, "value quantities"
 	}
-	if ref >= limit {
-		return bad(path+".ref", itoa(ref)+" out of range ("+itoa(limit)+" "+what+")")
+	if int(p.Ref) >= limit {
+		return fail(path+".ref", "# out of range (# "+what+")", e, i, int(p.Ref), limit)
 	}
 	return nil
 }
 
 func (b *Bundle) validateSegments() error {
-	if len(b.Segments) > 0x10000 {
-		return bad("segments", itoa(len(b.Segments))+" segments, at most 65536")
-	}
-	names := make(map[string]struct{}, len(b.Segments))
+	names := make([]string, len(b.Segments))
 	for s := range b.Segments {
-		seg := &b.Segments[s]
-		p := idx("segments", s)
-		if seg.Name == "" {
-			return bad(p+".name", "empty")
-		}
-		if _, dup := names[seg.Name]; dup {
-			return bad(p+".name", "duplicate name "+quote(seg.Name))
-		}
-		names[seg.Name] = struct{}{}
-		for i := range seg.When {
-			if err := b.validatePredicate(idx(p+".when", i), &seg.When[i], s); err != nil {
+		names[s] = b.Segments[s].Name
+	}
+	if err := checkNames("segments[#].name", "name", names, 0x10000); err != nil {
+		return err
+	}
+	for s := range b.Segments {
+		for i := range b.Segments[s].When {
+			if err := b.validatePredicate("segments", s, i, &b.Segments[s].When[i], s); err != nil {
 				return err
 			}
 		}
@@ -322,47 +326,40 @@ func (b *Bundle) validateSegments() error {
 }
 
 func (b *Bundle) validateCampaigns() error {
-	ids := make(map[string]struct{}, len(b.Campaigns))
+	ids := make([]string, len(b.Campaigns))
+	for c := range b.Campaigns {
+		ids[c] = b.Campaigns[c].ID
+	}
+	if err := checkNames("campaigns[#].id", "id", ids, 0x10000); err != nil {
+		return err
+	}
 	for c := range b.Campaigns {
 		cp := &b.Campaigns[c]
-		p := idx("campaigns", c)
-		if cp.ID == "" {
-			return bad(p+".id", "empty")
-		}
-		if _, dup := ids[cp.ID]; dup {
-			return bad(p+".id", "duplicate id "+quote(cp.ID))
-		}
-		ids[cp.ID] = struct{}{}
-		if cp.Slot == "" {
-			return bad(p+".slot", "empty")
-		}
-		if len(cp.Variants) == 0 {
-			return bad(p+".variants", "none")
-		}
+		vids := make([]string, len(cp.Variants))
 		sum := 0
 		for v := range cp.Variants {
-			vr := &cp.Variants[v]
-			if vr.ID == "" {
-				return bad(idx(p+".variants", v), "empty id")
-			}
-			for w := 0; w < v; w++ {
-				if cp.Variants[w].ID == vr.ID {
-					return bad(idx(p+".variants", v), "duplicate id "+quote(vr.ID))
-				}
-			}
-			sum += int(vr.Weight)
+			vids[v] = cp.Variants[v].ID
+			sum += int(cp.Variants[v].Weight)
 		}
-		if sum == 0 {
-			return bad(p+".variants", "weights sum to 0")
+		switch {
+		case cp.Slot == "":
+			return fail("campaigns[#].slot", "empty", c)
+		case len(cp.Variants) == 0:
+			return fail("campaigns[#].variants", "none", c)
 		}
-		if cp.Holdout > MaxHoldout {
-			return bad(p+".holdout", itoa(int(cp.Holdout))+" basis points, at most "+itoa(MaxHoldout))
+		if err := checkNames("campaigns[#].variants[#]", "id", vids, 0x10000, c); err != nil {
+			return err
 		}
-		if cp.Start != 0 && cp.End != 0 && cp.Start > cp.End {
-			return bad(p+".end", "before start")
+		switch {
+		case sum == 0:
+			return fail("campaigns[#].variants", "weights sum to 0", c)
+		case cp.Holdout > MaxHoldout:
+			return fail("campaigns[#].holdout", "# basis points, at most #", c, int(cp.Holdout), MaxHoldout)
+		case cp.Start != 0 && cp.End != 0 && cp.Start > cp.End:
+			return fail("campaigns[#].end", "before start", c)
 		}
 		for i := range cp.When {
-			if err := b.validatePredicate(idx(p+".when", i), &cp.When[i], len(b.Segments)); err != nil {
+			if err := b.validatePredicate("campaigns", c, i, &cp.When[i], len(b.Segments)); err != nil {
 				return err
 			}
 		}
@@ -376,13 +373,13 @@ func (s *Settings) validate() error {
 	}
 	switch {
 	case s.SessionTimeoutSec > maxSessionTimeoutSec:
-		return bad("settings.sessionTimeoutSec", itoa(int(s.SessionTimeoutSec))+", at most "+itoa(maxSessionTimeoutSec))
+		return fail("settings.sessionTimeoutSec", "#, at most #", int(s.SessionTimeoutSec), maxSessionTimeoutSec)
 	case !finite(float64(s.HalfLifeDays)) || s.HalfLifeDays < 0 || s.HalfLifeDays > maxHalfLifeDays:
-		return bad("settings.halfLifeDays", "not in [0, "+itoa(maxHalfLifeDays)+"]")
+		return fail("settings.halfLifeDays", "not in [0, #]", maxHalfLifeDays)
 	case s.AttributionDays > maxAttributionDays:
-		return bad("settings.attributionDays", itoa(int(s.AttributionDays))+", at most "+itoa(maxAttributionDays))
+		return fail("settings.attributionDays", "#, at most #", int(s.AttributionDays), maxAttributionDays)
 	case s.DefaultConsent > maxConsent:
-		return bad("settings.defaultConsent", "unknown consent "+itoa(int(s.DefaultConsent)))
+		return fail("settings.defaultConsent", "unknown consent #", int(s.DefaultConsent))
 	case s.AtRiskDays != 0 && s.LapsedDays != 0 && s.AtRiskDays > s.LapsedDays:
 		return bad("settings.lapsedDays", "before atRiskDays")
 	}

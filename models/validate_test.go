@@ -461,8 +461,9 @@ func exercise(b *Bundle) {
 	}
 	if n := b.Neighbours; n != nil {
 		var s RecScratch
+		tb := n.Table()
 		for i := range b.Items {
-			for _, c := range n.Recommend(nil, []Weighted{{i, 1}}, nil, 3, &s) {
+			for _, c := range tb.Recommend(nil, []Weighted{{i, 1}}, nil, 3, &s) {
 				_ = b.Items[c.Item]
 			}
 			for _, c := range n.Similar(nil, i) {

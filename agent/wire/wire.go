@@ -1,6 +1,6 @@
 package wire
 
-//go:generate go run ../../internal/cborgen -type Event,Line,Request,Reply,Error,Answer,Score,CategoryScore,Rec,Decision,CustomerValue,BundleInfo,Batch,Cell,Explanation,SlotExplanation,Check,Driver
+//go:generate go run ../../internal/cborgen -type Event,Line,Input,Request,Reply,Error,Answer,Score,CategoryScore,Rec,Decision,CustomerValue,BundleInfo,Batch,Cell,Explanation,SlotExplanation,Check,Driver
 
 // Op selects what one call across the module's ABI does.
 type Op uint32
@@ -18,8 +18,13 @@ const (
 	maxOp
 )
 
+// OpScore scores the bundle's tabular models (models.Bundle.Tabular) on Request.Inputs and answers
+// Reply.Answer.Scores, one per tabular model in bundle order; it changes nothing in the agent. It is
+// numbered apart: operation 9 stays unassigned, as the conformance corpus probes it as unknown.
+const OpScore Op = 10
+
 // Valid reports whether o is a known operation.
-func (o Op) Valid() bool { return o >= OpInfo && o < maxOp }
+func (o Op) Valid() bool { return o >= OpInfo && o < maxOp || o == OpScore }
 
 // EventType is what happened.
 type EventType uint8
@@ -169,6 +174,18 @@ type Request struct {
 	Profile []byte   `cbor:"5,keyasint,omitempty"` // OpLoadProfile: a profile saved earlier
 	MaxRecs uint8    `cbor:"6,keyasint,omitempty"` // 0 = the bundle's default
 	TZ      int16    `cbor:"7,keyasint,omitempty"` // the visitor's UTC offset in minutes, for hour and weekday
+	Inputs  []Input  `cbor:"8,keyasint,omitempty"` // OpScore: the visitor's attributes, by name
+}
+
+// Input is one named attribute of the visitor that a tabular model reads (OpScore): a number, or
+// one level of a category when Cat is set. A model feature "Col" reads the Num of input "Col", and
+// "log1p(Col)" reads ln(1 + Num) (0 for a negative Num); a feature "Col=Value" is 1 when input "Col"
+// has Cat "Value" and 0 otherwise. Inputs a model does not
+// name are ignored; a feature with no input reads as 0 (a category with no input is no level).
+type Input struct {
+	Name string  `cbor:"1,keyasint"`
+	Num  float64 `cbor:"2,keyasint,omitempty"`
+	Cat  string  `cbor:"3,keyasint,omitempty"`
 }
 
 // Reply is the output of every operation: exactly one of Err and the operation's result is set.

@@ -3,1024 +3,382 @@
 package wire
 
 import (
-	"math"
+	"unsafe"
 
 	"github.com/presage-dev/presage/internal/minicbor"
 )
 
+var cborEvent = minicbor.Struct{Size: unsafe.Sizeof(Event{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Event, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Event{}.Type), Key: 1, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Event{}.Time), Key: 2, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Page), Key: 3, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Item), Key: 4, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Category), Key: 5, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Value), Key: 6, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Quantity), Key: 7, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Lines), Key: 8, Kind: minicbor.KindStructs, Type: &cborLine, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Query), Key: 9, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Channel), Key: 10, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Device), Key: 11, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Consent), Key: 12, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.DwellMs), Key: 13, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Referrer), Key: 14, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Source), Key: 15, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Medium), Key: 16, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Term), Key: 17, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Campaign), Key: 18, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Event{}.Variant), Key: 19, Kind: minicbor.KindString, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Event) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Uint(uint64(x.Type))
-	if x.Time != 0 {
-		e.Uint(2)
-		e.Int(x.Time)
-		n++
-	}
-	if x.Page != 0 {
-		e.Uint(3)
-		e.Uint(uint64(x.Page))
-		n++
-	}
-	if x.Item != "" {
-		e.Uint(4)
-		e.Text(x.Item)
-		n++
-	}
-	if x.Category != "" {
-		e.Uint(5)
-		e.Text(x.Category)
-		n++
-	}
-	if x.Value != 0 {
-		e.Uint(6)
-		e.Float64(x.Value)
-		n++
-	}
-	if x.Quantity != 0 {
-		e.Uint(7)
-		e.Uint(uint64(x.Quantity))
-		n++
-	}
-	if len(x.Lines) != 0 {
-		e.Uint(8)
-		minicbor.EncodeSlice(e, x.Lines)
-		n++
-	}
-	if x.Query != "" {
-		e.Uint(9)
-		e.Text(x.Query)
-		n++
-	}
-	if x.Channel != 0 {
-		e.Uint(10)
-		e.Uint(uint64(x.Channel))
-		n++
-	}
-	if x.Device != 0 {
-		e.Uint(11)
-		e.Uint(uint64(x.Device))
-		n++
-	}
-	if x.Consent != 0 {
-		e.Uint(12)
-		e.Uint(uint64(x.Consent))
-		n++
-	}
-	if x.DwellMs != 0 {
-		e.Uint(13)
-		e.Uint(uint64(x.DwellMs))
-		n++
-	}
-	if x.Referrer != "" {
-		e.Uint(14)
-		e.Text(x.Referrer)
-		n++
-	}
-	if x.Source != "" {
-		e.Uint(15)
-		e.Text(x.Source)
-		n++
-	}
-	if x.Medium != "" {
-		e.Uint(16)
-		e.Text(x.Medium)
-		n++
-	}
-	if x.Term != "" {
-		e.Uint(17)
-		e.Text(x.Term)
-		n++
-	}
-	if x.Campaign != "" {
-		e.Uint(18)
-		e.Text(x.Campaign)
-		n++
-	}
-	if x.Variant != "" {
-		e.Uint(19)
-		e.Text(x.Variant)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Event) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborEvent) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Event) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Event{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Type = EventType(d.Uint(math.MaxUint8))
-		case 2:
-			x.Time = d.Int(math.MinInt64, math.MaxInt64)
-		case 3:
-			x.Page = PageType(d.Uint(math.MaxUint8))
-		case 4:
-			x.Item = d.Text()
-		case 5:
-			x.Category = d.Text()
-		case 6:
-			x.Value = d.Float64()
-		case 7:
-			x.Quantity = uint32(d.Uint(math.MaxUint32))
-		case 8:
-			x.Lines = minicbor.DecodeSlice[Line](d)
-		case 9:
-			x.Query = d.Text()
-		case 10:
-			x.Channel = Channel(d.Uint(math.MaxUint8))
-		case 11:
-			x.Device = Device(d.Uint(math.MaxUint8))
-		case 12:
-			x.Consent = Consent(d.Uint(math.MaxUint8))
-		case 13:
-			x.DwellMs = uint32(d.Uint(math.MaxUint32))
-		case 14:
-			x.Referrer = d.Text()
-		case 15:
-			x.Source = d.Text()
-		case 16:
-			x.Medium = d.Text()
-		case 17:
-			x.Term = d.Text()
-		case 18:
-			x.Campaign = d.Text()
-		case 19:
-			x.Variant = d.Text()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborEvent)
 }
 
+var cborLine = minicbor.Struct{Size: unsafe.Sizeof(Line{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Line, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Line{}.Item), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Line{}.Category), Key: 2, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Line{}.Price), Key: 3, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Line{}.Quantity), Key: 4, Kind: minicbor.KindUint32, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Line) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Text(x.Item)
-	if x.Category != "" {
-		e.Uint(2)
-		e.Text(x.Category)
-		n++
-	}
-	if x.Price != 0 {
-		e.Uint(3)
-		e.Float64(x.Price)
-		n++
-	}
-	if x.Quantity != 0 {
-		e.Uint(4)
-		e.Uint(uint64(x.Quantity))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Line) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborLine) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Line) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Line{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Item = d.Text()
-		case 2:
-			x.Category = d.Text()
-		case 3:
-			x.Price = d.Float64()
-		case 4:
-			x.Quantity = uint32(d.Uint(math.MaxUint32))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborLine)
 }
 
+var cborInput = minicbor.Struct{Size: unsafe.Sizeof(Input{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Input, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Input{}.Name), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Input{}.Num), Key: 2, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(Input{}.Cat), Key: 3, Kind: minicbor.KindString, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Request) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Int(x.Now)
-	if x.Seed != 0 {
-		e.Uint(2)
-		e.Uint(x.Seed)
-		n++
-	}
-	if len(x.Events) != 0 {
-		e.Uint(3)
-		minicbor.EncodeSlice(e, x.Events)
-		n++
-	}
-	if len(x.Slots) != 0 {
-		e.Uint(4)
-		minicbor.EncodeTexts(e, x.Slots)
-		n++
-	}
-	if len(x.Profile) != 0 {
-		e.Uint(5)
-		minicbor.EncodeBytes(e, x.Profile)
-		n++
-	}
-	if x.MaxRecs != 0 {
-		e.Uint(6)
-		e.Uint(uint64(x.MaxRecs))
-		n++
-	}
-	if x.TZ != 0 {
-		e.Uint(7)
-		e.Int(int64(x.TZ))
-		n++
-	}
-	e.MapEnd(m, n)
+func (x *Input) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborInput) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *Input) DecodeCBOR(d *minicbor.Decoder) {
+	*x = Input{}
+	d.Struct(unsafe.Pointer(x), &cborInput)
 }
+
+var cborRequest = minicbor.Struct{Size: unsafe.Sizeof(Request{}),
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Request{}.Now), Key: 1, Kind: minicbor.KindInt64},
+		{Off: unsafe.Offsetof(Request{}.Seed), Key: 2, Kind: minicbor.KindUint64, Omit: true},
+		{Off: unsafe.Offsetof(Request{}.Events), Key: 3, Kind: minicbor.KindStructs, Type: &cborEvent, Omit: true},
+		{Off: unsafe.Offsetof(Request{}.Slots), Key: 4, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Request{}.Profile), Key: 5, Kind: minicbor.KindBytes, Omit: true},
+		{Off: unsafe.Offsetof(Request{}.MaxRecs), Key: 6, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Request{}.TZ), Key: 7, Kind: minicbor.KindInt16, Omit: true},
+		{Off: unsafe.Offsetof(Request{}.Inputs), Key: 8, Kind: minicbor.KindStructs, Type: &cborInput, Omit: true},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *Request) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborRequest) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Request) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Request{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Now = d.Int(math.MinInt64, math.MaxInt64)
-		case 2:
-			x.Seed = d.Uint(math.MaxUint64)
-		case 3:
-			x.Events = minicbor.DecodeSlice[Event](d)
-		case 4:
-			x.Slots = minicbor.DecodeTexts[string](d)
-		case 5:
-			x.Profile = minicbor.DecodeBytes(d)
-		case 6:
-			x.MaxRecs = uint8(d.Uint(math.MaxUint8))
-		case 7:
-			x.TZ = int16(d.Int(math.MinInt16, math.MaxInt16))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborRequest)
 }
 
+var cborReply = minicbor.Struct{Size: unsafe.Sizeof(Reply{}),
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Reply{}.Err), Key: 1, Kind: minicbor.KindPtr, Type: &cborError, Omit: true},
+		{Off: unsafe.Offsetof(Reply{}.Info), Key: 2, Kind: minicbor.KindPtr, Type: &cborBundleInfo, Omit: true},
+		{Off: unsafe.Offsetof(Reply{}.Answer), Key: 3, Kind: minicbor.KindPtr, Type: &cborAnswer, Omit: true},
+		{Off: unsafe.Offsetof(Reply{}.Profile), Key: 4, Kind: minicbor.KindBytes, Omit: true},
+		{Off: unsafe.Offsetof(Reply{}.Batch), Key: 5, Kind: minicbor.KindPtr, Type: &cborBatch, Omit: true},
+		{Off: unsafe.Offsetof(Reply{}.Explanation), Key: 6, Kind: minicbor.KindPtr, Type: &cborExplanation, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Reply) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 0
-	if x.Err != nil {
-		e.Uint(1)
-		x.Err.EncodeCBOR(e)
-		n++
-	}
-	if x.Info != nil {
-		e.Uint(2)
-		x.Info.EncodeCBOR(e)
-		n++
-	}
-	if x.Answer != nil {
-		e.Uint(3)
-		x.Answer.EncodeCBOR(e)
-		n++
-	}
-	if len(x.Profile) != 0 {
-		e.Uint(4)
-		minicbor.EncodeBytes(e, x.Profile)
-		n++
-	}
-	if x.Batch != nil {
-		e.Uint(5)
-		x.Batch.EncodeCBOR(e)
-		n++
-	}
-	if x.Explanation != nil {
-		e.Uint(6)
-		x.Explanation.EncodeCBOR(e)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Reply) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborReply) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Reply) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Reply{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Err = minicbor.DecodePtr[Error](d)
-		case 2:
-			x.Info = minicbor.DecodePtr[BundleInfo](d)
-		case 3:
-			x.Answer = minicbor.DecodePtr[Answer](d)
-		case 4:
-			x.Profile = minicbor.DecodeBytes(d)
-		case 5:
-			x.Batch = minicbor.DecodePtr[Batch](d)
-		case 6:
-			x.Explanation = minicbor.DecodePtr[Explanation](d)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborReply)
 }
 
+var cborError = minicbor.Struct{Size: unsafe.Sizeof(Error{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Error, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Error{}.Code), Key: 1, Kind: minicbor.KindUint16},
+		{Off: unsafe.Offsetof(Error{}.Message), Key: 2, Kind: minicbor.KindString, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Error) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Uint(uint64(x.Code))
-	if x.Message != "" {
-		e.Uint(2)
-		e.Text(x.Message)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Error) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborError) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Error) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Error{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Code = Code(d.Uint(math.MaxUint16))
-		case 2:
-			x.Message = d.Text()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborError)
 }
 
+var cborAnswer = minicbor.Struct{Size: unsafe.Sizeof(Answer{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Answer, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Answer{}.Stage), Key: 1, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Answer{}.PrevStage), Key: 2, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Answer{}.Scores), Key: 3, Kind: minicbor.KindStructs, Type: &cborScore, Omit: true},
+		{Off: unsafe.Offsetof(Answer{}.Segments), Key: 4, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Answer{}.Appetence), Key: 5, Kind: minicbor.KindStructs, Type: &cborCategoryScore, Omit: true},
+		{Off: unsafe.Offsetof(Answer{}.Recs), Key: 6, Kind: minicbor.KindStructs, Type: &cborRec, Omit: true},
+		{Off: unsafe.Offsetof(Answer{}.Decisions), Key: 7, Kind: minicbor.KindStructs, Type: &cborDecision, Omit: true},
+		{Off: unsafe.Offsetof(Answer{}.Value), Key: 8, Kind: minicbor.KindPtr, Type: &cborCustomerValue, Omit: true},
+		{Off: unsafe.Offsetof(Answer{}.Session), Key: 9, Kind: minicbor.KindUint32, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Answer) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 2
-	e.Uint(1)
-	e.Uint(uint64(x.Stage))
-	e.Uint(2)
-	e.Uint(uint64(x.PrevStage))
-	if len(x.Scores) != 0 {
-		e.Uint(3)
-		minicbor.EncodeSlice(e, x.Scores)
-		n++
-	}
-	if len(x.Segments) != 0 {
-		e.Uint(4)
-		minicbor.EncodeTexts(e, x.Segments)
-		n++
-	}
-	if len(x.Appetence) != 0 {
-		e.Uint(5)
-		minicbor.EncodeSlice(e, x.Appetence)
-		n++
-	}
-	if len(x.Recs) != 0 {
-		e.Uint(6)
-		minicbor.EncodeSlice(e, x.Recs)
-		n++
-	}
-	if len(x.Decisions) != 0 {
-		e.Uint(7)
-		minicbor.EncodeSlice(e, x.Decisions)
-		n++
-	}
-	if x.Value != nil {
-		e.Uint(8)
-		x.Value.EncodeCBOR(e)
-		n++
-	}
-	if x.Session != 0 {
-		e.Uint(9)
-		e.Uint(uint64(x.Session))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Answer) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborAnswer) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Answer) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Answer{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Stage = Stage(d.Uint(math.MaxUint8))
-		case 2:
-			x.PrevStage = Stage(d.Uint(math.MaxUint8))
-		case 3:
-			x.Scores = minicbor.DecodeSlice[Score](d)
-		case 4:
-			x.Segments = minicbor.DecodeTexts[string](d)
-		case 5:
-			x.Appetence = minicbor.DecodeSlice[CategoryScore](d)
-		case 6:
-			x.Recs = minicbor.DecodeSlice[Rec](d)
-		case 7:
-			x.Decisions = minicbor.DecodeSlice[Decision](d)
-		case 8:
-			x.Value = minicbor.DecodePtr[CustomerValue](d)
-		case 9:
-			x.Session = uint32(d.Uint(math.MaxUint32))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborAnswer)
 }
 
+var cborScore = minicbor.Struct{Size: unsafe.Sizeof(Score{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Score, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Score{}.Model), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Score{}.Value), Key: 2, Kind: minicbor.KindFloat32},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Score) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(2)
-	e.Uint(1)
-	e.Text(x.Model)
-	e.Uint(2)
-	e.Float32(x.Value)
-}
+func (x *Score) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborScore) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Score) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Score{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Model = d.Text()
-		case 2:
-			x.Value = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborScore)
 }
+
+var cborCategoryScore = minicbor.Struct{Size: unsafe.Sizeof(CategoryScore{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]CategoryScore, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(CategoryScore{}.Category), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(CategoryScore{}.Value), Key: 2, Kind: minicbor.KindFloat32},
+	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
 func (x *CategoryScore) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(2)
-	e.Uint(1)
-	e.Text(x.Category)
-	e.Uint(2)
-	e.Float32(x.Value)
+	e.Struct(unsafe.Pointer(x), &cborCategoryScore)
 }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *CategoryScore) DecodeCBOR(d *minicbor.Decoder) {
 	*x = CategoryScore{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Category = d.Text()
-		case 2:
-			x.Value = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborCategoryScore)
 }
 
+var cborRec = minicbor.Struct{Size: unsafe.Sizeof(Rec{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Rec, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Rec{}.Item), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Rec{}.Score), Key: 2, Kind: minicbor.KindFloat32},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Rec) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(2)
-	e.Uint(1)
-	e.Text(x.Item)
-	e.Uint(2)
-	e.Float32(x.Score)
-}
+func (x *Rec) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborRec) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Rec) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Rec{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Item = d.Text()
-		case 2:
-			x.Score = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborRec)
 }
 
+var cborDecision = minicbor.Struct{Size: unsafe.Sizeof(Decision{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Decision, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Decision{}.Slot), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Decision{}.Campaign), Key: 2, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Decision{}.Variant), Key: 3, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Decision{}.Content), Key: 4, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Decision{}.Holdout), Key: 5, Kind: minicbor.KindBool, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Decision) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Text(x.Slot)
-	if x.Campaign != "" {
-		e.Uint(2)
-		e.Text(x.Campaign)
-		n++
-	}
-	if x.Variant != "" {
-		e.Uint(3)
-		e.Text(x.Variant)
-		n++
-	}
-	if x.Content != "" {
-		e.Uint(4)
-		e.Text(x.Content)
-		n++
-	}
-	if x.Holdout {
-		e.Uint(5)
-		e.Bool(x.Holdout)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Decision) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborDecision) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Decision) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Decision{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Slot = d.Text()
-		case 2:
-			x.Campaign = d.Text()
-		case 3:
-			x.Variant = d.Text()
-		case 4:
-			x.Content = d.Text()
-		case 5:
-			x.Holdout = d.Bool()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborDecision)
 }
+
+var cborCustomerValue = minicbor.Struct{Size: unsafe.Sizeof(CustomerValue{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]CustomerValue, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(CustomerValue{}.Alive), Key: 1, Kind: minicbor.KindFloat32},
+		{Off: unsafe.Offsetof(CustomerValue{}.Purchases), Key: 2, Kind: minicbor.KindFloat32},
+		{Off: unsafe.Offsetof(CustomerValue{}.Spend), Key: 3, Kind: minicbor.KindFloat32},
+		{Off: unsafe.Offsetof(CustomerValue{}.Value), Key: 4, Kind: minicbor.KindFloat32},
+	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
 func (x *CustomerValue) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(4)
-	e.Uint(1)
-	e.Float32(x.Alive)
-	e.Uint(2)
-	e.Float32(x.Purchases)
-	e.Uint(3)
-	e.Float32(x.Spend)
-	e.Uint(4)
-	e.Float32(x.Value)
+	e.Struct(unsafe.Pointer(x), &cborCustomerValue)
 }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *CustomerValue) DecodeCBOR(d *minicbor.Decoder) {
 	*x = CustomerValue{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Alive = d.Float32()
-		case 2:
-			x.Purchases = d.Float32()
-		case 3:
-			x.Spend = d.Float32()
-		case 4:
-			x.Value = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborCustomerValue)
 }
 
+var cborBundleInfo = minicbor.Struct{Size: unsafe.Sizeof(BundleInfo{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]BundleInfo, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(BundleInfo{}.Format), Key: 1, Kind: minicbor.KindUint32},
+		{Off: unsafe.Offsetof(BundleInfo{}.Version), Key: 2, Kind: minicbor.KindUint64},
+		{Off: unsafe.Offsetof(BundleInfo{}.Created), Key: 3, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Expires), Key: 4, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Site), Key: 5, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Models), Key: 6, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Segments), Key: 7, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Campaigns), Key: 8, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Items), Key: 9, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Categories), Key: 10, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(BundleInfo{}.Features), Key: 11, Kind: minicbor.KindUint32, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *BundleInfo) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 2
-	e.Uint(1)
-	e.Uint(uint64(x.Format))
-	e.Uint(2)
-	e.Uint(x.Version)
-	if x.Created != 0 {
-		e.Uint(3)
-		e.Int(x.Created)
-		n++
-	}
-	if x.Expires != 0 {
-		e.Uint(4)
-		e.Int(x.Expires)
-		n++
-	}
-	if x.Site != "" {
-		e.Uint(5)
-		e.Text(x.Site)
-		n++
-	}
-	if len(x.Models) != 0 {
-		e.Uint(6)
-		minicbor.EncodeTexts(e, x.Models)
-		n++
-	}
-	if len(x.Segments) != 0 {
-		e.Uint(7)
-		minicbor.EncodeTexts(e, x.Segments)
-		n++
-	}
-	if len(x.Campaigns) != 0 {
-		e.Uint(8)
-		minicbor.EncodeTexts(e, x.Campaigns)
-		n++
-	}
-	if x.Items != 0 {
-		e.Uint(9)
-		e.Uint(uint64(x.Items))
-		n++
-	}
-	if x.Categories != 0 {
-		e.Uint(10)
-		e.Uint(uint64(x.Categories))
-		n++
-	}
-	if x.Features != 0 {
-		e.Uint(11)
-		e.Uint(uint64(x.Features))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *BundleInfo) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborBundleInfo) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *BundleInfo) DecodeCBOR(d *minicbor.Decoder) {
 	*x = BundleInfo{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Format = uint32(d.Uint(math.MaxUint32))
-		case 2:
-			x.Version = d.Uint(math.MaxUint64)
-		case 3:
-			x.Created = d.Int(math.MinInt64, math.MaxInt64)
-		case 4:
-			x.Expires = d.Int(math.MinInt64, math.MaxInt64)
-		case 5:
-			x.Site = d.Text()
-		case 6:
-			x.Models = minicbor.DecodeTexts[string](d)
-		case 7:
-			x.Segments = minicbor.DecodeTexts[string](d)
-		case 8:
-			x.Campaigns = minicbor.DecodeTexts[string](d)
-		case 9:
-			x.Items = uint32(d.Uint(math.MaxUint32))
-		case 10:
-			x.Categories = uint32(d.Uint(math.MaxUint32))
-		case 11:
-			x.Features = uint32(d.Uint(math.MaxUint32))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborBundleInfo)
 }
 
+var cborBatch = minicbor.Struct{Size: unsafe.Sizeof(Batch{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Batch, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Batch{}.ID), Key: 1, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(Batch{}.Site), Key: 2, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Batch{}.Bundle), Key: 3, Kind: minicbor.KindUint64, Omit: true},
+		{Off: unsafe.Offsetof(Batch{}.Day), Key: 4, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(Batch{}.Cells), Key: 5, Kind: minicbor.KindStructs, Type: &cborCell, Omit: true},
+		{Off: unsafe.Offsetof(Batch{}.Dropped), Key: 6, Kind: minicbor.KindUint32, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Batch) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	minicbor.EncodeBytes(e, x.ID)
-	if x.Site != "" {
-		e.Uint(2)
-		e.Text(x.Site)
-		n++
-	}
-	if x.Bundle != 0 {
-		e.Uint(3)
-		e.Uint(x.Bundle)
-		n++
-	}
-	if x.Day != 0 {
-		e.Uint(4)
-		e.Int(int64(x.Day))
-		n++
-	}
-	if len(x.Cells) != 0 {
-		e.Uint(5)
-		minicbor.EncodeSlice(e, x.Cells)
-		n++
-	}
-	if x.Dropped != 0 {
-		e.Uint(6)
-		e.Uint(uint64(x.Dropped))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Batch) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborBatch) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Batch) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Batch{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.ID = minicbor.DecodeBytes(d)
-		case 2:
-			x.Site = d.Text()
-		case 3:
-			x.Bundle = d.Uint(math.MaxUint64)
-		case 4:
-			x.Day = int32(d.Int(math.MinInt32, math.MaxInt32))
-		case 5:
-			x.Cells = minicbor.DecodeSlice[Cell](d)
-		case 6:
-			x.Dropped = uint32(d.Uint(math.MaxUint32))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborBatch)
 }
 
+var cborCell = minicbor.Struct{Size: unsafe.Sizeof(Cell{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Cell, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Cell{}.Campaign), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Cell{}.Variant), Key: 2, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Cell{}.Segment), Key: 3, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Cell{}.Exposures), Key: 4, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Cell{}.Conversions), Key: 5, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Cell{}.Revenue), Key: 6, Kind: minicbor.KindFloat64, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Cell) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Text(x.Campaign)
-	if x.Variant != "" {
-		e.Uint(2)
-		e.Text(x.Variant)
-		n++
-	}
-	if x.Segment != "" {
-		e.Uint(3)
-		e.Text(x.Segment)
-		n++
-	}
-	if x.Exposures != 0 {
-		e.Uint(4)
-		e.Uint(uint64(x.Exposures))
-		n++
-	}
-	if x.Conversions != 0 {
-		e.Uint(5)
-		e.Uint(uint64(x.Conversions))
-		n++
-	}
-	if x.Revenue != 0 {
-		e.Uint(6)
-		e.Float64(x.Revenue)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Cell) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborCell) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Cell) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Cell{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Campaign = d.Text()
-		case 2:
-			x.Variant = d.Text()
-		case 3:
-			x.Segment = d.Text()
-		case 4:
-			x.Exposures = uint32(d.Uint(math.MaxUint32))
-		case 5:
-			x.Conversions = uint32(d.Uint(math.MaxUint32))
-		case 6:
-			x.Revenue = d.Float64()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborCell)
 }
 
+var cborExplanation = minicbor.Struct{Size: unsafe.Sizeof(Explanation{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Explanation, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Explanation{}.Time), Key: 1, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Explanation{}.Slots), Key: 2, Kind: minicbor.KindStructs, Type: &cborSlotExplanation, Omit: true},
+		{Off: unsafe.Offsetof(Explanation{}.Drivers), Key: 3, Kind: minicbor.KindStructs, Type: &cborDriver, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Explanation) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 0
-	if x.Time != 0 {
-		e.Uint(1)
-		e.Int(x.Time)
-		n++
-	}
-	if len(x.Slots) != 0 {
-		e.Uint(2)
-		minicbor.EncodeSlice(e, x.Slots)
-		n++
-	}
-	if len(x.Drivers) != 0 {
-		e.Uint(3)
-		minicbor.EncodeSlice(e, x.Drivers)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Explanation) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborExplanation) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Explanation) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Explanation{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Time = d.Int(math.MinInt64, math.MaxInt64)
-		case 2:
-			x.Slots = minicbor.DecodeSlice[SlotExplanation](d)
-		case 3:
-			x.Drivers = minicbor.DecodeSlice[Driver](d)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborExplanation)
 }
+
+var cborSlotExplanation = minicbor.Struct{Size: unsafe.Sizeof(SlotExplanation{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]SlotExplanation, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(SlotExplanation{}.Slot), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(SlotExplanation{}.Campaign), Key: 2, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(SlotExplanation{}.Chosen), Key: 3, Kind: minicbor.KindBool, Omit: true},
+		{Off: unsafe.Offsetof(SlotExplanation{}.Checks), Key: 4, Kind: minicbor.KindStructs, Type: &cborCheck, Omit: true},
+	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
 func (x *SlotExplanation) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 2
-	e.Uint(1)
-	e.Text(x.Slot)
-	e.Uint(2)
-	e.Text(x.Campaign)
-	if x.Chosen {
-		e.Uint(3)
-		e.Bool(x.Chosen)
-		n++
-	}
-	if len(x.Checks) != 0 {
-		e.Uint(4)
-		minicbor.EncodeSlice(e, x.Checks)
-		n++
-	}
-	e.MapEnd(m, n)
+	e.Struct(unsafe.Pointer(x), &cborSlotExplanation)
 }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *SlotExplanation) DecodeCBOR(d *minicbor.Decoder) {
 	*x = SlotExplanation{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Slot = d.Text()
-		case 2:
-			x.Campaign = d.Text()
-		case 3:
-			x.Chosen = d.Bool()
-		case 4:
-			x.Checks = minicbor.DecodeSlice[Check](d)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborSlotExplanation)
 }
 
+var cborCheck = minicbor.Struct{Size: unsafe.Sizeof(Check{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Check, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Check{}.Kind), Key: 1, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Check{}.Name), Key: 2, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(Check{}.Value), Key: 3, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Check{}.Lo), Key: 4, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Check{}.Hi), Key: 5, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Check{}.Pass), Key: 6, Kind: minicbor.KindBool, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Check) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 1
-	e.Uint(1)
-	e.Uint(uint64(x.Kind))
-	if x.Name != "" {
-		e.Uint(2)
-		e.Text(x.Name)
-		n++
-	}
-	if x.Value != 0 {
-		e.Uint(3)
-		e.Float32(x.Value)
-		n++
-	}
-	if x.Lo != 0 {
-		e.Uint(4)
-		e.Float32(x.Lo)
-		n++
-	}
-	if x.Hi != 0 {
-		e.Uint(5)
-		e.Float32(x.Hi)
-		n++
-	}
-	if x.Pass {
-		e.Uint(6)
-		e.Bool(x.Pass)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Check) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborCheck) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Check) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Check{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Kind = CheckKind(d.Uint(math.MaxUint8))
-		case 2:
-			x.Name = d.Text()
-		case 3:
-			x.Value = d.Float32()
-		case 4:
-			x.Lo = d.Float32()
-		case 5:
-			x.Hi = d.Float32()
-		case 6:
-			x.Pass = d.Bool()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborCheck)
 }
 
+var cborDriver = minicbor.Struct{Size: unsafe.Sizeof(Driver{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Driver, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Driver{}.Model), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Driver{}.Feature), Key: 2, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Driver{}.Contribution), Key: 3, Kind: minicbor.KindFloat32},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Driver) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(3)
-	e.Uint(1)
-	e.Text(x.Model)
-	e.Uint(2)
-	e.Text(x.Feature)
-	e.Uint(3)
-	e.Float32(x.Contribution)
-}
+func (x *Driver) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborDriver) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Driver) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Driver{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.Model = d.Text()
-		case 2:
-			x.Feature = d.Text()
-		case 3:
-			x.Contribution = d.Float32()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborDriver)
 }

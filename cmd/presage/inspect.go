@@ -64,6 +64,9 @@ func describeBundle(w io.Writer, b *models.Bundle, size int) {
 	for _, m := range b.Propensity {
 		fmt.Fprintf(w, "  propensity %-14s %d features\n", m.Name, len(m.Features))
 	}
+	for _, m := range b.Tabular {
+		fmt.Fprintf(w, "  tabular    %-14s %s (scored from request inputs)\n", m.Name, modelShape(&m)) // propensity.go
+	}
 	if n := b.Neighbours; n != nil {
 		fmt.Fprintf(w, "  neighbours: top %d per item\n", n.K)
 	}

@@ -15,8 +15,11 @@ import (
 )
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "propensity" {
+		return runTrainPropensity(ctx, args[1:], stdout, stderr) // propensity.go
+	}
 	if len(args) == 0 || args[0] != "simulated" {
-		return usagef("usage: presage train simulated -key FILE -o FILE [flags] (more sources arrive with the training issue)")
+		return usagef("usage: presage train simulated -key FILE -o FILE [flags], or presage train propensity -data FILE.csv -label COLUMN -key FILE -o FILE [flags]")
 	}
 	fl := newFlags("train simulated", "-key FILE -o FILE [flags]", stderr)
 	keyPath := fl.String("key", "", "private key that signs the bundle (presage keygen)")

@@ -5,7 +5,11 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,9 +146,11 @@ func benchNative(b *testing.B, bundle *models.Bundle, profile, req []byte) {
 	}
 	var out []byte
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		out = a.Call(wire.OpHandle, req, out[:0])
 	}
+	cpu.report(b)
 	checkReply(b, out)
 }
 
@@ -173,11 +179,13 @@ func benchModule(b *testing.B, bu *Budget, replace *models.Bundle, req []byte) {
 	}
 	var out []byte
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if out, err = s.AppendCall(out[:0], wire.OpHandle, req); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 	checkReply(b, out)
 }
 
@@ -260,3 +268,92 @@ func BenchmarkModuleSize(b *testing.B) {
 	b.ReportMetric(float64(br.Len()), "brotli-bytes")
 	b.ReportMetric(float64(len(bu.Envelope)), "bundle-bytes")
 }
+
+// BenchmarkCallOverhead is the fixed cost of one ABI call in wazero, which every event pays: an
+// Info call (no work) and a Handle with no event and no slot (request and reply codecs, no scoring).
+func BenchmarkCallOverhead(b *testing.B) {
+	bu := load(b)
+	var e minicbor.Encoder
+	(&wire.Request{Now: t0 + 30*24*3600*1000, Seed: 9}).EncodeCBOR(&e)
+	empty := e.Bytes()
+	for _, c := range []struct {
+		name string
+		op   wire.Op
+		in   []byte
+	}{{"info", wire.OpInfo, nil}, {"empty-handle", wire.OpHandle, empty}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			h, err := host.New(ctx, bu.Module, host.NewConfig().WithPoolSize(1).WithInterruptibleCalls(false).
+				WithCompilationCacheDir(b.TempDir()).WithCallTimeout(time.Minute))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close(ctx)
+			s, err := h.Acquire(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Release()
+			if err := s.LoadProfile(bu.Profile, 1); err != nil {
+				b.Fatal(err)
+			}
+			var out []byte
+			for b.Loop() {
+				if out, err = s.AppendCall(out[:0], c.op, c.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestDumpBudget writes the budget's bundle envelope, public key, profile and no-appetence event
+// request to $PRESAGE_BUDGET_DUMP, for tools that look inside the module (call counts, profiles).
+func TestDumpBudget(t *testing.T) {
+	dir := os.Getenv("PRESAGE_BUDGET_DUMP")
+	if dir == "" {
+		t.Skip("set PRESAGE_BUDGET_DUMP to a directory")
+	}
+	bu, err := build(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	nb := withoutAppetence(bu)
+	var e minicbor.Encoder
+	(&wire.Request{Profile: bu.Profile, Seed: 1}).EncodeCBOR(&e)
+	for name, data := range map[string][]byte{
+		"bundle.cbor": bu.Envelope, "noapp.cbor": signing.Sign(nb, key), "noapp.pub": key.Public().(ed25519.PublicKey),
+		"bundle.pub": bu.Pub, "loadprofile.req": e.Bytes(), "event.req": event(nb), "module.wasm": bu.Module,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// cpuClock is the CPU time of the benchmark's thread. On a shared machine the wall clock counts the
+// time spent waiting for a core; the thread's CPU time does not, so cpu-ns/op is the steadier figure
+// (cache and hyperthread contention still show).
+type cpuClock struct{ start time.Duration }
+
+func startCPU() cpuClock {
+	runtime.LockOSThread() // b.Loop runs on this goroutine; unlocked by report
+	return cpuClock{threadCPU()}
+}
+
+func (c cpuClock) report(b *testing.B) {
+	used := threadCPU() - c.start
+	runtime.UnlockOSThread()
+	b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+const rusageThread = 1 // RUSAGE_THREAD (Linux)

@@ -27,7 +27,7 @@ func BuildEnv() []string { return []string{"GOOS=wasip1", "GOARCH=wasm", "GOWASM
 // BuildArgs returns the go command's arguments that build ./wasm (relative to the source tree's root)
 // into out: a reactor, without file paths or debug sections.
 func BuildArgs(out string) []string {
-	return []string{"build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "./wasm"}
+	return []string{"build", "-buildmode=c-shared", "-trimpath", "-gcflags=runtime=-l", "-ldflags=-s -w", "-o", out, "./wasm"}
 }
 
 var (

@@ -44,31 +44,37 @@ func Sprintf(format string, args ...any) string {
 	return string(b)
 }
 
+// appendArg formats one argument. Integers of every type meet in one call of appendUint, so that
+// the type switch stays small in the module.
 func appendArg(b []byte, verb byte, arg any) []byte {
 	switch verb {
 	case 'd':
-		switch v := arg.(type) {
+		var v int64
+		switch x := arg.(type) {
 		case int:
-			return AppendInt(b, int64(v))
+			v = int64(x)
 		case int8:
-			return AppendInt(b, int64(v))
+			v = int64(x)
 		case int16:
-			return AppendInt(b, int64(v))
+			v = int64(x)
 		case int32:
-			return AppendInt(b, int64(v))
+			v = int64(x)
 		case int64:
-			return AppendInt(b, v)
+			v = x
 		case uint:
-			return appendUint(b, uint64(v))
+			return appendUint(b, uint64(x))
 		case uint8:
-			return appendUint(b, uint64(v))
+			v = int64(x)
 		case uint16:
-			return appendUint(b, uint64(v))
+			v = int64(x)
 		case uint32:
-			return appendUint(b, uint64(v))
+			v = int64(x)
 		case uint64:
-			return appendUint(b, v)
+			return appendUint(b, x)
+		default:
+			return append(b, "%!d(BADTYPE)"...)
 		}
+		return AppendInt(b, v)
 	case 'g':
 		switch v := arg.(type) {
 		case float64:
@@ -129,6 +135,7 @@ func AppendInt(b []byte, v int64) []byte {
 	return appendUint(b, uint64(v))
 }
 
+//go:noinline
 func appendUint(b []byte, v uint64) []byte {
 	var buf [20]byte
 	i := len(buf)
@@ -143,7 +150,8 @@ func appendUint(b []byte, v uint64) []byte {
 	return append(b, buf[i:]...)
 }
 
-// AppendFloat appends v with up to 6 significant digits, in plain or exponent form like %g.
+// AppendFloat appends v with up to 6 significant digits, in plain or exponent form like %g. The
+// text is built in a fixed buffer and appended once: each append costs code in the module.
 func AppendFloat(b []byte, v float64) []byte {
 	switch {
 	case v != v:
@@ -154,9 +162,11 @@ func AppendFloat(b []byte, v float64) []byte {
 		return append(b, "-Inf"...)
 	case v == 0:
 		return append(b, '0')
-	case v < 0:
-		b = append(b, '-')
-		v = -v
+	}
+	var buf [32]byte
+	k := 0
+	if v < 0 {
+		buf[k], k, v = '-', k+1, -v
 	}
 	exp := 0
 	for v >= 10 {
@@ -181,38 +191,34 @@ func AppendFloat(b []byte, v float64) []byte {
 	for n > 1 && d[n-1] == '0' {
 		n--
 	}
-	if exp < -4 || exp >= 6 {
-		b = append(b, d[0])
+	if exp < -4 || exp >= 6 { // d[0].d[1:n]e±XX
+		buf[k], k = d[0], k+1
 		if n > 1 {
-			b = append(append(b, '.'), d[1:n]...)
+			buf[k], k = '.', k+1
+			k += copy(buf[k:], d[1:n])
 		}
-		b = append(b, 'e')
+		buf[k], buf[k+1], k = 'e', '+', k+2
 		if exp < 0 {
-			b, exp = append(b, '-'), -exp
-		} else {
-			b = append(b, '+')
+			buf[k-1], exp = '-', -exp
 		}
 		if exp < 10 {
-			b = append(b, '0')
+			buf[k], k = '0', k+1
 		}
-		return appendUint(b, uint64(exp))
+		return appendUint(append(b, buf[:k]...), uint64(exp))
 	}
-	if exp < 0 {
-		b = append(b, '0', '.')
-		for i := -1; i > exp; i-- {
-			b = append(b, '0')
+	// Plain: the digit of each power of ten p from the highest (10⁰ at least) to the lowest (10⁰ at
+	// most), zeros outside d, the point before 10⁻¹.
+	for p := max(exp, 0); p >= min(exp-n+1, 0); p-- {
+		if p == -1 {
+			buf[k], k = '.', k+1
 		}
-		return append(b, d[:n]...)
-	}
-	if n <= exp+1 {
-		b = append(b, d[:n]...)
-		for i := n; i <= exp; i++ {
-			b = append(b, '0')
+		c := byte('0')
+		if i := exp - p; i >= 0 && i < n {
+			c = d[i]
 		}
-		return b
+		buf[k], k = c, k+1
 	}
-	b = append(b, d[:exp+1]...)
-	return append(append(b, '.'), d[exp+1:n]...)
+	return append(b, buf[:k]...)
 }
 
 // Is reports whether target is in err's chain, following Unwrap() error and Unwrap() []error.

@@ -81,10 +81,12 @@ type AppetenceReport struct {
 //
 // Serving: the device cannot run a weighted solve per visitor, so it uses the linear fold-in with
 // the category factors fixed and unit confidence, a ridge regression of the visitor's affinities on
-// them. Y is int8-quantised (Y ≈ Scale·F) and the ridge λ′ = FoldLambda is shipped in the units of F,
-// Lambda = λ′/Scale², so that u = (FᵀF + Lambda·I)⁻¹Fᵀa = Scale·v for the fold-in v of the
-// dequantised factors, and F[c]·u = y_c·v: the device needs no scale. It computes the projection
-// (FᵀF + Lambda·I)⁻¹Fᵀ itself, once per bundle (models.Appetence.Projection). The appetence of c is
+// them. Y is quantised to int8 codes in [−7, 7] (QuantizeInt4: Y ≈ Scale·F; fifteen levels halve
+// the factors' download against ±127 and rank held-out visitors as well) and the ridge
+// λ′ = FoldLambda is shipped in the units of F, Lambda = λ′/Scale², so that
+// u = (FᵀF + Lambda·I)⁻¹Fᵀa = Scale·v for the fold-in v of the dequantised factors, and
+// F[c]·u = y_c·v: the device needs no scale. It computes the projection (FᵀF + Lambda·I)⁻¹Fᵀ
+// itself, once per bundle (models.Appetence.Projection). The appetence of c is
 // σ(Slope·ŝ_c + Intercept), where ŝ_c = vscale·(F[c]·q) is that dot product as the device computes it
 // with the visitor quantised to int8 (q, vscale); Slope and Intercept are Platt-fitted (Platt 1999)
 // on held-out visitors, scored by the functions of package models that the device runs
@@ -175,7 +177,7 @@ func FitAppetence(ctx context.Context, rows [][]Entry, nCat, rank int, opt Appet
 	}
 
 	app := &models.Appetence{Rank: uint16(rank), Top: opt.Top, Slope: 1}
-	if app.Factors, app.Scale, err = QuantizeInt8(Y.RawMatrix().Data); err != nil {
+	if app.Factors, app.Scale, err = QuantizeInt4(Y.RawMatrix().Data); err != nil {
 		return nil, rep, err
 	}
 	// The ridge in the units of the int8 factors: F ≈ Y/Scale, so FᵀF ≈ YᵀY/Scale².

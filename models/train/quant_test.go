@@ -64,6 +64,58 @@ func TestQuantizeInt8(t *testing.T) {
 	}
 }
 
+func TestQuantizeInt4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	normal := make([]float64, 4000)
+	for i := range normal {
+		normal[i] = rng.NormFloat64()
+	}
+	for _, tt := range []struct {
+		name string
+		x    []float64
+	}{{"normal", normal}, {"zeros", make([]float64, 5)}, {"one", []float64{-3.25}}, {"empty", nil}} {
+		t.Run(tt.name, func(t *testing.T) {
+			q, s, err := QuantizeInt4(tt.x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(q) != len(tt.x) {
+				t.Fatalf("len %d, want %d", len(q), len(tt.x))
+			}
+			m := 0.0
+			for _, v := range tt.x {
+				m = math.Max(m, math.Abs(v))
+			}
+			if m == 0 {
+				if s != 0 {
+					t.Fatalf("scale %g for all zeros", s)
+				}
+				return
+			}
+			// The chosen scale never does worse than the max-scaled code (k = 64).
+			mse := func(q []byte, s float32) float64 {
+				e := 0.0
+				for i, v := range DequantizeInt8(q, s) {
+					e += (tt.x[i] - v) * (tt.x[i] - v)
+				}
+				return e
+			}
+			maxS := float32(m / 7)
+			if got, base := mse(q, s), mse(quantizeClamp(nil, tt.x, maxS, 7), maxS); got > base*(1+1e-9)+1e-9*m*m {
+				t.Errorf("squared error %g, the max-scaled code has %g", got, base)
+			}
+			for i, c := range q {
+				if v := int8(c); v < -7 || v > 7 {
+					t.Fatalf("code %d at %d outside [-7, 7]", v, i)
+				}
+			}
+		})
+	}
+	if _, _, err := QuantizeInt4([]float64{math.NaN()}); err == nil {
+		t.Error("NaN accepted")
+	}
+}
+
 func TestQuantizeUint8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	u := make([]float64, 1000)

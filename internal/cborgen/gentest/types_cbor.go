@@ -3,356 +3,112 @@
 package gentest
 
 import (
-	"math"
+	"unsafe"
 
 	"github.com/presage-dev/presage/internal/minicbor"
 )
 
+var cborAll = minicbor.Struct{Size: unsafe.Sizeof(All{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]All, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(All{}.B), Key: 0, Kind: minicbor.KindBool},
+		{Off: unsafe.Offsetof(All{}.I8), Key: 1, Kind: minicbor.KindInt8},
+		{Off: unsafe.Offsetof(All{}.I16), Key: 2, Kind: minicbor.KindInt16, Omit: true},
+		{Off: unsafe.Offsetof(All{}.I32), Key: 3, Kind: minicbor.KindInt32},
+		{Off: unsafe.Offsetof(All{}.I64), Key: 4, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(All{}.I), Key: 5, Kind: minicbor.KindInt},
+		{Off: unsafe.Offsetof(All{}.U8), Key: 6, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(All{}.U16), Key: 7, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(All{}.U32), Key: 8, Kind: minicbor.KindUint32},
+		{Off: unsafe.Offsetof(All{}.U64), Key: 9, Kind: minicbor.KindUint64, Omit: true},
+		{Off: unsafe.Offsetof(All{}.U), Key: 10, Kind: minicbor.KindUint},
+		{Off: unsafe.Offsetof(All{}.F32), Key: 11, Kind: minicbor.KindFloat32},
+		{Off: unsafe.Offsetof(All{}.F64), Key: 12, Kind: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(All{}.S), Key: 13, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(All{}.Bytes), Key: 14, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(All{}.Sm), Key: 15, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Bg), Key: 16, Kind: minicbor.KindInt64},
+		{Off: unsafe.Offsetof(All{}.Nm), Key: 17, Kind: minicbor.KindString, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Fl), Key: 18, Kind: minicbor.KindBool},
+		{Off: unsafe.Offsetof(All{}.Ra), Key: 19, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Al), Key: 20, Kind: minicbor.KindInt16},
+		{Off: unsafe.Offsetof(All{}.Smalls), Key: 21, Kind: minicbor.KindBytes},
+		{Off: unsafe.Offsetof(All{}.Levels), Key: 22, Kind: minicbor.KindSlice, Elem: minicbor.KindInt16, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Ratios), Key: 23, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32},
+		{Off: unsafe.Offsetof(All{}.F64s), Key: 24, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat64, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Bools), Key: 25, Kind: minicbor.KindSlice, Elem: minicbor.KindBool},
+		{Off: unsafe.Offsetof(All{}.Strs), Key: 26, Kind: minicbor.KindSlice, Elem: minicbor.KindString},
+		{Off: unsafe.Offsetof(All{}.Blob), Key: 27, Kind: minicbor.KindBytes, Omit: true},
+		{Off: unsafe.Offsetof(All{}.U32s), Key: 28, Kind: minicbor.KindSlice, Elem: minicbor.KindUint32},
+		{Off: unsafe.Offsetof(All{}.I64s), Key: 29, Kind: minicbor.KindSlice, Elem: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Ints), Key: 30, Kind: minicbor.KindSlice, Elem: minicbor.KindInt},
+		{Off: unsafe.Offsetof(All{}.In), Key: 31, Kind: minicbor.KindStruct, Type: &cborInner},
+		{Off: unsafe.Offsetof(All{}.InO), Key: 32, Kind: minicbor.KindStruct, Type: &cborInner, Omit: true},
+		{Off: unsafe.Offsetof(All{}.OO), Key: 33, Kind: minicbor.KindStruct, Type: &cborOnlyOmit, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Em), Key: 34, Kind: minicbor.KindStruct, Type: &cborEmpty, Omit: true},
+		{Off: unsafe.Offsetof(All{}.EmV), Key: 35, Kind: minicbor.KindStruct, Type: &cborEmpty},
+		{Off: unsafe.Offsetof(All{}.P), Key: 36, Kind: minicbor.KindPtr, Type: &cborInner},
+		{Off: unsafe.Offsetof(All{}.PO), Key: 37, Kind: minicbor.KindPtr, Type: &cborInner, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Ins), Key: 38, Kind: minicbor.KindStructs, Type: &cborInner},
+		{Off: unsafe.Offsetof(All{}.InsO), Key: 39, Kind: minicbor.KindStructs, Type: &cborInner, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Rune), Key: 40, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Byte), Key: 41, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Self), Key: 42, Kind: minicbor.KindPtr, Omit: true},
+		{Off: unsafe.Offsetof(All{}.Key63), Key: 63, Kind: minicbor.KindUint8, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *All) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 23
-	e.Uint(0)
-	e.Bool(x.B)
-	e.Uint(1)
-	e.Int(int64(x.I8))
-	if x.I16 != 0 {
-		e.Uint(2)
-		e.Int(int64(x.I16))
-		n++
-	}
-	e.Uint(3)
-	e.Int(int64(x.I32))
-	if x.I64 != 0 {
-		e.Uint(4)
-		e.Int(x.I64)
-		n++
-	}
-	e.Uint(5)
-	e.Int(int64(x.I))
-	e.Uint(6)
-	e.Uint(uint64(x.U8))
-	if x.U16 != 0 {
-		e.Uint(7)
-		e.Uint(uint64(x.U16))
-		n++
-	}
-	e.Uint(8)
-	e.Uint(uint64(x.U32))
-	if x.U64 != 0 {
-		e.Uint(9)
-		e.Uint(x.U64)
-		n++
-	}
-	e.Uint(10)
-	e.Uint(uint64(x.U))
-	e.Uint(11)
-	e.Float32(x.F32)
-	if x.F64 != 0 {
-		e.Uint(12)
-		e.Float64(x.F64)
-		n++
-	}
-	e.Uint(13)
-	e.Text(x.S)
-	e.Uint(14)
-	minicbor.EncodeBytes(e, x.Bytes)
-	if x.Sm != 0 {
-		e.Uint(15)
-		e.Uint(uint64(x.Sm))
-		n++
-	}
-	e.Uint(16)
-	e.Int(int64(x.Bg))
-	if x.Nm != "" {
-		e.Uint(17)
-		e.Text(string(x.Nm))
-		n++
-	}
-	e.Uint(18)
-	e.Bool(bool(x.Fl))
-	if x.Ra != 0 {
-		e.Uint(19)
-		e.Float32(float32(x.Ra))
-		n++
-	}
-	e.Uint(20)
-	e.Int(int64(x.Al))
-	e.Uint(21)
-	minicbor.EncodeUint8s(e, x.Smalls)
-	if len(x.Levels) != 0 {
-		e.Uint(22)
-		minicbor.EncodeInts(e, x.Levels)
-		n++
-	}
-	e.Uint(23)
-	minicbor.EncodeFloat32s(e, x.Ratios)
-	if len(x.F64s) != 0 {
-		e.Uint(24)
-		minicbor.EncodeFloat64s(e, x.F64s)
-		n++
-	}
-	e.Uint(25)
-	minicbor.EncodeBools(e, x.Bools)
-	e.Uint(26)
-	minicbor.EncodeTexts(e, x.Strs)
-	if len(x.Blob) != 0 {
-		e.Uint(27)
-		minicbor.EncodeBytes(e, x.Blob)
-		n++
-	}
-	e.Uint(28)
-	minicbor.EncodeUints(e, x.U32s)
-	if len(x.I64s) != 0 {
-		e.Uint(29)
-		minicbor.EncodeInts(e, x.I64s)
-		n++
-	}
-	e.Uint(30)
-	minicbor.EncodeInts(e, x.Ints)
-	e.Uint(31)
-	x.In.EncodeCBOR(e)
-	if x.InO.A != 0 || x.InO.B != "" {
-		e.Uint(32)
-		x.InO.EncodeCBOR(e)
-		n++
-	}
-	if x.OO.X != 0 || (x.OO.In.A != 0 || x.OO.In.B != "") {
-		e.Uint(33)
-		x.OO.EncodeCBOR(e)
-		n++
-	}
-	e.Uint(35)
-	x.EmV.EncodeCBOR(e)
-	e.Uint(36)
-	x.P.EncodeCBOR(e)
-	if x.PO != nil {
-		e.Uint(37)
-		x.PO.EncodeCBOR(e)
-		n++
-	}
-	e.Uint(38)
-	minicbor.EncodeSlice(e, x.Ins)
-	if len(x.InsO) != 0 {
-		e.Uint(39)
-		minicbor.EncodeSlice(e, x.InsO)
-		n++
-	}
-	if x.Rune != 0 {
-		e.Uint(40)
-		e.Int(int64(x.Rune))
-		n++
-	}
-	if x.Byte != 0 {
-		e.Uint(41)
-		e.Uint(uint64(x.Byte))
-		n++
-	}
-	if x.Self != nil {
-		e.Uint(42)
-		x.Self.EncodeCBOR(e)
-		n++
-	}
-	if x.Key63 != 0 {
-		e.Uint(63)
-		e.Uint(uint64(x.Key63))
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *All) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborAll) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *All) DecodeCBOR(d *minicbor.Decoder) {
 	*x = All{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 0:
-			x.B = d.Bool()
-		case 1:
-			x.I8 = int8(d.Int(math.MinInt8, math.MaxInt8))
-		case 2:
-			x.I16 = int16(d.Int(math.MinInt16, math.MaxInt16))
-		case 3:
-			x.I32 = int32(d.Int(math.MinInt32, math.MaxInt32))
-		case 4:
-			x.I64 = d.Int(math.MinInt64, math.MaxInt64)
-		case 5:
-			x.I = int(d.Int(math.MinInt, math.MaxInt))
-		case 6:
-			x.U8 = uint8(d.Uint(math.MaxUint8))
-		case 7:
-			x.U16 = uint16(d.Uint(math.MaxUint16))
-		case 8:
-			x.U32 = uint32(d.Uint(math.MaxUint32))
-		case 9:
-			x.U64 = d.Uint(math.MaxUint64)
-		case 10:
-			x.U = uint(d.Uint(math.MaxUint))
-		case 11:
-			x.F32 = d.Float32()
-		case 12:
-			x.F64 = d.Float64()
-		case 13:
-			x.S = d.Text()
-		case 14:
-			x.Bytes = minicbor.DecodeBytes(d)
-		case 15:
-			x.Sm = Small(d.Uint(math.MaxUint8))
-		case 16:
-			x.Bg = Big(d.Int(math.MinInt64, math.MaxInt64))
-		case 17:
-			x.Nm = Name(d.Text())
-		case 18:
-			x.Fl = Flag(d.Bool())
-		case 19:
-			x.Ra = Ratio(d.Float32())
-		case 20:
-			x.Al = Alias(d.Int(math.MinInt16, math.MaxInt16))
-		case 21:
-			x.Smalls = minicbor.DecodeUint8s[Small](d)
-		case 22:
-			x.Levels = minicbor.DecodeInts[Level](d, math.MinInt16, math.MaxInt16)
-		case 23:
-			x.Ratios = minicbor.DecodeFloat32s[Ratio](d)
-		case 24:
-			x.F64s = minicbor.DecodeFloat64s[float64](d)
-		case 25:
-			x.Bools = minicbor.DecodeBools[Flag](d)
-		case 26:
-			x.Strs = minicbor.DecodeTexts[string](d)
-		case 27:
-			x.Blob = minicbor.DecodeBytes(d)
-		case 28:
-			x.U32s = minicbor.DecodeUints[uint32](d, math.MaxUint32)
-		case 29:
-			x.I64s = minicbor.DecodeInts[int64](d, math.MinInt64, math.MaxInt64)
-		case 30:
-			x.Ints = minicbor.DecodeInts[int](d, math.MinInt, math.MaxInt)
-		case 31:
-			x.In.DecodeCBOR(d)
-		case 32:
-			x.InO.DecodeCBOR(d)
-		case 33:
-			x.OO.DecodeCBOR(d)
-		case 34:
-			x.Em.DecodeCBOR(d)
-		case 35:
-			x.EmV.DecodeCBOR(d)
-		case 36:
-			x.P = minicbor.DecodePtr[Inner](d)
-		case 37:
-			x.PO = minicbor.DecodePtr[Inner](d)
-		case 38:
-			x.Ins = minicbor.DecodeSlice[Inner](d)
-		case 39:
-			x.InsO = minicbor.DecodeSlice[Inner](d)
-		case 40:
-			x.Rune = rune(d.Int(math.MinInt32, math.MaxInt32))
-		case 41:
-			x.Byte = byte(d.Uint(math.MaxUint8))
-		case 42:
-			x.Self = minicbor.DecodePtr[All](d)
-		case 63:
-			x.Key63 = uint8(d.Uint(math.MaxUint8))
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborAll)
 }
 
+var cborInner = minicbor.Struct{Size: unsafe.Sizeof(Inner{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Inner, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Inner{}.A), Key: 1, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Inner{}.B), Key: 2, Kind: minicbor.KindString, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Inner) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 0
-	if x.A != 0 {
-		e.Uint(1)
-		e.Uint(uint64(x.A))
-		n++
-	}
-	if x.B != "" {
-		e.Uint(2)
-		e.Text(x.B)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *Inner) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborInner) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Inner) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Inner{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 1:
-			x.A = uint16(d.Uint(math.MaxUint16))
-		case 2:
-			x.B = d.Text()
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborInner)
 }
 
+var cborOnlyOmit = minicbor.Struct{Size: unsafe.Sizeof(OnlyOmit{}),
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(OnlyOmit{}.X), Key: 0, Kind: minicbor.KindInt8, Omit: true},
+		{Off: unsafe.Offsetof(OnlyOmit{}.In), Key: 1, Kind: minicbor.KindStruct, Type: &cborInner, Omit: true},
+	}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *OnlyOmit) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	m, n := e.MapStart(), 0
-	if x.X != 0 {
-		e.Uint(0)
-		e.Int(int64(x.X))
-		n++
-	}
-	if x.In.A != 0 || x.In.B != "" {
-		e.Uint(1)
-		x.In.EncodeCBOR(e)
-		n++
-	}
-	e.MapEnd(m, n)
-}
+func (x *OnlyOmit) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborOnlyOmit) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *OnlyOmit) DecodeCBOR(d *minicbor.Decoder) {
 	*x = OnlyOmit{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		case 0:
-			x.X = int8(d.Int(math.MinInt8, math.MaxInt8))
-		case 1:
-			x.In.DecodeCBOR(d)
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborOnlyOmit)
 }
 
+var cborEmpty = minicbor.Struct{Size: unsafe.Sizeof(Empty{}),
+	Fields: []minicbor.Field{}}
+
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
-func (x *Empty) EncodeCBOR(e *minicbor.Encoder) {
-	if x == nil {
-		e.Null()
-		return
-	}
-	e.MapHeader(0)
-}
+func (x *Empty) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborEmpty) }
 
 // DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
 func (x *Empty) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Empty{}
-	var seen minicbor.KeySet
-	for n := d.MapHeader(); n > 0; n-- {
-		switch d.Key(&seen) {
-		default:
-			d.Skip()
-		}
-	}
+	d.Struct(unsafe.Pointer(x), &cborEmpty)
+}
+
+func init() {
+	cborAll.Fields[42].Type = &cborAll
 }
