@@ -89,22 +89,20 @@ func (e *Encoder) Struct(p unsafe.Pointer, s *Struct) {
 		e.Null()
 		return
 	}
-	n := 0
-	for i := range s.Fields {
-		if f := &s.Fields[i]; !f.Omit || !empty(unsafe.Add(p, f.Off), f) {
-			n++
-		}
-	}
-	e.MapHeader(n)
+	// One pass: the head's byte is reserved and written at the end, so that each omitempty test runs
+	// once.
+	pos, n := e.MapStart(), 0
 	for i := range s.Fields {
 		f := &s.Fields[i]
 		q := unsafe.Add(p, f.Off)
 		if f.Omit && empty(q, f) {
 			continue
 		}
+		n++
 		e.Uint(uint64(f.Key))
 		e.value(q, f.Kind, f)
 	}
+	e.MapEnd(pos, n)
 }
 
 // empty reports whether omitempty leaves out the field f at p.
@@ -208,12 +206,17 @@ func store(p unsafe.Pointer, k Kind, v uint64) {
 // skipped and duplicate keys refused.
 func (d *Decoder) Struct(p unsafe.Pointer, s *Struct) {
 	var seen KeySet
+	next := 0 // keys come ascending from every encoder we know: look from after the last match
 	for n := d.MapHeader(); n > 0; n-- {
 		k := d.Key(&seen)
 		var f *Field
-		for i := range s.Fields {
+		for j := range s.Fields {
+			i := next + j
+			if i >= len(s.Fields) {
+				i -= len(s.Fields)
+			}
 			if int(s.Fields[i].Key) == k {
-				f = &s.Fields[i]
+				f, next = &s.Fields[i], i+1
 				break
 			}
 		}
