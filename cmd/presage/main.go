@@ -27,6 +27,7 @@ var commands = []command{
 	{"inspect", "describe a bundle or a module", runInspect},
 	{"size", "print raw, gzip and brotli sizes of files", runSize},
 	{"demo", "train, build and run simulated visitors through the module", runDemo},
+	{"serve", "run the sync server: learning batches in, signed bundles out, admin API", runServe},
 	{"eval", "evaluate scores against outcomes, or reproduce a public dataset's figures", runEval},
 	{"clv", "fit BG/NBD and Gamma-Gamma on a transaction log, with a holdout check", runCLV},
 	{"score", "score a CSV with a bundle's tabular model, in the module (wazero)", runScore},

@@ -1,0 +1,148 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Campaign is a campaign as the admin API edits it: what the server compiles into the next bundle
+// (models.Campaign) once training runs on the server (issue 4, section 2), plus its status.
+// Targeting names features, models, categories and segments by name, not by their index in one
+// bundle, so that a definition survives retraining.
+type Campaign struct {
+	Site     string         `json:"site"`
+	ID       string         `json:"id"`
+	Name     string         `json:"name,omitempty"`
+	Status   CampaignStatus `json:"status"`
+	Slot     string         `json:"slot"`
+	Support  string         `json:"support,omitempty"`  // popin, banner, inline, carousel, email
+	Priority int32          `json:"priority,omitempty"` // higher wins when several are eligible
+	Variants []Variant      `json:"variants"`
+	When     []Predicate    `json:"when,omitempty"`       // every predicate must hold
+	Holdout  uint16         `json:"holdout_bp,omitempty"` // control share in basis points
+	Caps     *Caps          `json:"caps,omitempty"`
+	Start    time.Time      `json:"start,omitzero"` // zero: always
+	End      time.Time      `json:"end,omitzero"`   // zero: never
+
+	Revision int64     `json:"revision"` // incremented by every update; an update must name the one it replaces
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+}
+
+// CampaignStatus says whether a campaign goes into the next bundle.
+type CampaignStatus string
+
+// Campaign statuses.
+const (
+	StatusDraft    CampaignStatus = "draft"    // being written; not shipped
+	StatusActive   CampaignStatus = "active"   // shipped in the next bundle
+	StatusPaused   CampaignStatus = "paused"   // kept, not shipped
+	StatusArchived CampaignStatus = "archived" // finished; its results stay reportable
+)
+
+// Valid reports whether s is a known status.
+func (s CampaignStatus) Valid() bool {
+	switch s {
+	case StatusDraft, StatusActive, StatusPaused, StatusArchived:
+		return true
+	}
+	return false
+}
+
+// Variant is one version of a campaign, drawn with probability Weight / Σ weights.
+type Variant struct {
+	ID      string `json:"id"`
+	Weight  uint16 `json:"weight"`
+	Content string `json:"content,omitempty"`
+}
+
+// Caps bound how often one visitor sees the campaign; 0 means no cap.
+type Caps struct {
+	PerSession uint16 `json:"per_session,omitempty"`
+	PerDay     uint16 `json:"per_day,omitempty"`
+	PerWeek    uint16 `json:"per_week,omitempty"`
+	MinGapSec  uint32 `json:"min_gap_sec,omitempty"`
+}
+
+// Predicate tests one named quantity against the closed band [Lo, Hi] (see models.Predicate).
+type Predicate struct {
+	Kind   string   `json:"kind"`             // feature, score, appetence, stage, segment, value
+	Ref    string   `json:"ref,omitempty"`    // the feature, model, category or segment name; for value: alive, purchases, spend, value
+	Lo     *float64 `json:"lo,omitempty"`     // nil: no lower bound
+	Hi     *float64 `json:"hi,omitempty"`     // nil: no upper bound
+	Stages []string `json:"stages,omitempty"` // for stage: prospect, lead, new, loyal, at_risk, lapsed
+	Not    bool     `json:"not,omitempty"`
+}
+
+// ErrBadCampaign is wrapped by every error of Campaign.Validate.
+var ErrBadCampaign = errors.New("bad campaign")
+
+var (
+	idPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	predKinds  = map[string]bool{"feature": true, "score": true, "appetence": true, "stage": true, "segment": true, "value": true}
+	stageNames = map[string]bool{"prospect": true, "lead": true, "new": true, "loyal": true, "at_risk": true, "lapsed": true}
+	valueRefs  = map[string]bool{"alive": true, "purchases": true, "spend": true, "value": true}
+)
+
+// Validate reports the first problem of a campaign definition, as the admin API's 400 message.
+func (c *Campaign) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadCampaign, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case !idPattern.MatchString(c.ID):
+		return bad("id %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", c.ID)
+	case c.Site != "" && checkName("site", c.Site, false) != nil:
+		return bad("site %q: at most %d bytes, no control characters", c.Site, MaxName)
+	case !c.Status.Valid():
+		return bad("status %q: want draft, active, paused or archived", c.Status)
+	case c.Slot == "" || checkName("slot", c.Slot, false) != nil:
+		return bad("slot %q: want a non-empty name of at most %d bytes", c.Slot, MaxName)
+	case len(c.Name) > 256:
+		return bad("name is %d bytes, at most 256", len(c.Name))
+	case len(c.Variants) == 0 || len(c.Variants) > 64:
+		return bad("%d variants, want 1 to 64", len(c.Variants))
+	case c.Holdout > 10000:
+		return bad("holdout_bp %d above 10000 (100 %%)", c.Holdout)
+	case !c.Start.IsZero() && !c.End.IsZero() && !c.End.After(c.Start):
+		return bad("end %s is not after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339))
+	case len(c.When) > 32:
+		return bad("%d predicates, at most 32", len(c.When))
+	}
+	seen := make(map[string]bool, len(c.Variants))
+	for i, v := range c.Variants {
+		switch {
+		case !idPattern.MatchString(v.ID):
+			return bad("variants[%d]: id %q: want 1 to 64 letters, digits, '.', '_' or '-'", i, v.ID)
+		case seen[v.ID]:
+			return bad("variants[%d]: duplicate id %q", i, v.ID)
+		case v.Weight == 0:
+			return bad("variants[%d]: weight 0: a variant must have a chance to be drawn", i)
+		case len(v.Content) > 64<<10:
+			return bad("variants[%d]: content is %d bytes, at most 64 KiB", i, len(v.Content))
+		}
+		seen[v.ID] = true
+	}
+	for i, p := range c.When {
+		switch {
+		case !predKinds[p.Kind]:
+			return bad("when[%d]: kind %q: want feature, score, appetence, stage, segment or value", i, p.Kind)
+		case p.Kind == "stage" && len(p.Stages) == 0:
+			return bad("when[%d]: a stage predicate names stages", i)
+		case p.Kind != "stage" && (p.Ref == "" || len(p.Ref) > MaxName):
+			return bad("when[%d]: ref %q: want a name of 1 to %d bytes", i, p.Ref, MaxName)
+		case p.Kind == "value" && !valueRefs[p.Ref]:
+			return bad("when[%d]: value ref %q: want alive, purchases, spend or value", i, p.Ref)
+		case p.Lo != nil && p.Hi != nil && *p.Lo > *p.Hi:
+			return bad("when[%d]: lo %v above hi %v", i, *p.Lo, *p.Hi)
+		}
+		for _, s := range p.Stages {
+			if !stageNames[s] {
+				return bad("when[%d]: stage %q: want prospect, lead, new, loyal, at_risk or lapsed", i, s)
+			}
+		}
+	}
+	return nil
+}
