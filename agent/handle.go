@@ -31,7 +31,7 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 	if now < a.p.Last {
 		now = a.p.Last // the host's clock went back: keep the profile's time monotone
 	}
-	prev := wire.Stage(a.p.Stage)
+	prev, prevVisits, prevOrders := wire.Stage(a.p.Stage), a.p.Visits, a.p.Orders
 	for i := range req.Events {
 		a.apply(&req.Events[i], now, req.TZ)
 	}
@@ -46,7 +46,7 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 	ans := &a.answer
 	*ans = wire.Answer{Stage: wire.Stage(a.p.Stage), PrevStage: prev, Session: a.p.Visits,
 		Scores: ans.Scores[:0], Segments: ans.Segments[:0], Appetence: ans.Appetence[:0], Recs: ans.Recs[:0],
-		Decisions: ans.Decisions[:0]}
+		Decisions: ans.Decisions[:0], Moments: ans.Moments[:0]}
 	for m := range a.b.Propensity {
 		ans.Scores = append(ans.Scores, wire.Score{Model: a.b.Propensity[m].Name, Value: float32(a.scores[m])})
 	}
@@ -58,6 +58,7 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 	if a.hasVal {
 		ans.Value = &a.value // owned by the agent, as the whole answer is
 	}
+	ans.Moments = a.moments(ans.Moments, prev, prevVisits, prevOrders)
 	ans.Appetence = a.topAppetence(ans.Appetence)
 	maxRecs := a.set.MaxRecs
 	if req.MaxRecs > 0 {

@@ -15,6 +15,7 @@ type Settings struct {
 	LoyalOrders      uint32
 	AtRiskDays       float64
 	LapsedDays       float64
+	HighValue        float64 // expected customer value (CustomerValue.Value) that makes a churn risk
 }
 
 // DefaultSettings are used for every field the bundle leaves at zero.
@@ -27,6 +28,7 @@ var DefaultSettings = Settings{
 	LoyalOrders:      3,
 	AtRiskDays:       90,
 	LapsedDays:       180,
+	HighValue:        100,
 }
 
 func settingsFrom(s *models.Settings) Settings {
@@ -57,6 +59,9 @@ func settingsFrom(s *models.Settings) Settings {
 	}
 	if s.LapsedDays > 0 {
 		out.LapsedDays = float64(s.LapsedDays)
+	}
+	if s.HighValue > 0 {
+		out.HighValue = float64(s.HighValue)
 	}
 	return out
 }

@@ -189,4 +189,5 @@ type Settings struct {
 	LoyalOrders       uint16  `cbor:"6,keyasint,omitempty"` // orders that make a loyal customer; default 3
 	AtRiskDays        uint16  `cbor:"7,keyasint,omitempty"` // days since the last order before "at risk"; default 90
 	LapsedDays        uint16  `cbor:"8,keyasint,omitempty"` // days since the last order before "lapsed"; default 180
+	HighValue         float32 `cbor:"9,keyasint,omitempty"` // expected customer value that makes a churn risk; default 100
 }

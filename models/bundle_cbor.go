@@ -278,6 +278,7 @@ var cborSettings = minicbor.Struct{Size: unsafe.Sizeof(Settings{}),
 		{Off: unsafe.Offsetof(Settings{}.LoyalOrders), Key: 6, Kind: minicbor.KindUint16, Omit: true},
 		{Off: unsafe.Offsetof(Settings{}.AtRiskDays), Key: 7, Kind: minicbor.KindUint16, Omit: true},
 		{Off: unsafe.Offsetof(Settings{}.LapsedDays), Key: 8, Kind: minicbor.KindUint16, Omit: true},
+		{Off: unsafe.Offsetof(Settings{}.HighValue), Key: 9, Kind: minicbor.KindFloat32, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.

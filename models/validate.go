@@ -382,6 +382,8 @@ func (s *Settings) validate() error {
 		return fail("settings.defaultConsent", "unknown consent #", int(s.DefaultConsent))
 	case s.AtRiskDays != 0 && s.LapsedDays != 0 && s.AtRiskDays > s.LapsedDays:
 		return bad("settings.lapsedDays", "before atRiskDays")
+	case !finite(float64(s.HighValue)) || s.HighValue < 0:
+		return bad("settings.highValue", "not a finite amount ≥ 0")
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 package wire
 
-//go:generate go run ../../internal/cborgen -type Event,Line,Input,Request,Reply,Error,Answer,Score,CategoryScore,Rec,Decision,CustomerValue,BundleInfo,Batch,Cell,Explanation,SlotExplanation,Check,Driver
+//go:generate go run ../../internal/cborgen -type Event,Line,Input,Request,Reply,Error,Answer,Moment,Score,CategoryScore,Rec,Decision,CustomerValue,BundleInfo,Batch,Cell,Explanation,SlotExplanation,Check,Driver
 
 // Op selects what one call across the module's ABI does.
 type Op uint32
@@ -258,8 +258,30 @@ type Answer struct {
 	Recs      []Rec           `cbor:"6,keyasint,omitempty"` // best first
 	Decisions []Decision      `cbor:"7,keyasint,omitempty"`
 	Value     *CustomerValue  `cbor:"8,keyasint,omitempty"`
-	Session   uint32          `cbor:"9,keyasint,omitempty"` // the visitor's session count
+	Session   uint32          `cbor:"9,keyasint,omitempty"`  // the visitor's session count
+	Moments   []Moment        `cbor:"10,keyasint,omitempty"` // key moments these events reached, to act on
 }
+
+// Moment is a key moment of the visitor's life cycle, reached by the events of one request and
+// reported once: a trigger the site hands to its CRM, its dataLayer or a header at the edge.
+type Moment struct {
+	Kind MomentKind `cbor:"1,keyasint"`
+	// Channel is where to act: the visitor's preferred channel, estimated on the device from their
+	// decayed arrivals (ChannelEmail, ChannelSocial, ChannelPaid), or ChannelDirect for the site itself.
+	Channel Channel `cbor:"2,keyasint,omitempty"`
+}
+
+// MomentKind names a key moment.
+type MomentKind uint8
+
+// Key moments.
+const (
+	MomentWelcome        MomentKind = iota + 1 // first visit, or the visitor became a lead
+	MomentFirstPurchase                        // the first order
+	MomentSecondPurchase                       // the second order: the step to loyalty
+	MomentLapsing                              // a customer moved to at risk or lapsed
+	MomentChurnRisk                            // at risk or lapsing with a high expected value (Settings.HighValue)
+)
 
 // Score is one model's output for the visitor.
 type Score struct {

@@ -144,6 +144,7 @@ var cborAnswer = minicbor.Struct{Size: unsafe.Sizeof(Answer{}),
 		{Off: unsafe.Offsetof(Answer{}.Decisions), Key: 7, Kind: minicbor.KindStructs, Type: &cborDecision, Omit: true},
 		{Off: unsafe.Offsetof(Answer{}.Value), Key: 8, Kind: minicbor.KindPtr, Type: &cborCustomerValue, Omit: true},
 		{Off: unsafe.Offsetof(Answer{}.Session), Key: 9, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Answer{}.Moments), Key: 10, Kind: minicbor.KindStructs, Type: &cborMoment, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
@@ -153,6 +154,22 @@ func (x *Answer) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &
 func (x *Answer) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Answer{}
 	d.Struct(unsafe.Pointer(x), &cborAnswer)
+}
+
+var cborMoment = minicbor.Struct{Size: unsafe.Sizeof(Moment{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Moment, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Moment{}.Kind), Key: 1, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Moment{}.Channel), Key: 2, Kind: minicbor.KindUint8, Omit: true},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *Moment) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborMoment) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *Moment) DecodeCBOR(d *minicbor.Decoder) {
+	*x = Moment{}
+	d.Struct(unsafe.Pointer(x), &cborMoment)
 }
 
 var cborScore = minicbor.Struct{Size: unsafe.Sizeof(Score{}),
