@@ -14,8 +14,10 @@ PRESAGE := $(DIST)/bin/presage
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-demo: ## train on simulated traffic, build the module, run simulated visitors through it in wazero
-	$(GO) run ./cmd/presage demo
+# DEMO_FLAGS passes flags to `presage demo`: -no-serve (CI: stop after the simulated visitors),
+# -addr HOST:PORT (default localhost:8080), -dir DIR (default dist/demo).
+demo: ## train on simulated traffic, build the module, run simulated visitors in wazero, then serve the demo shop and the sync server (Ctrl-C stops)
+	$(GO) run ./cmd/presage demo $(DEMO_FLAGS)
 
 test: tools ## all the tests: unit, race (host pool), module conformance, examples
 	$(GO) vet ./...

@@ -1,283 +1,61 @@
 package jsbridge_test
 
-// The harness of the real-browser tests: one headless Chromium per test binary (Debian's, started by
-// the tests themselves), one isolated browser context per test (its own storage and HTTP cache), and
-// pages served from a loopback httptest server (shop_test.go). The tests skip, saying why, only when
-// Chromium is not installed; `make tools` installs it.
+// The harness of the real-browser tests is internal/browsertest (shared with examples/shop): one
+// headless Chromium per test binary, one isolated browser context per test, pages served from a
+// loopback httptest server (shop_test.go). These wrappers keep the tests' short names.
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
-	"github.com/chromedp/chromedp"
-)
-
-// EnvChromium overrides the browser's path; EnvArtifacts names where screenshots and metrics go
-// (default: the test's temporary directory, which is logged).
-const (
-	EnvChromium  = "PRESAGE_CHROMIUM"
-	EnvArtifacts = "PRESAGE_ARTIFACTS"
-)
-
-var (
-	browserOnce sync.Once
-	browserCtx  context.Context
-	browserErr  error
-	browserStop = func() {}
+	"github.com/presage-dev/presage/internal/browsertest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	browserStop()
+	browsertest.Stop()
 	os.Exit(code)
 }
 
-// browser returns a chromedp context holding the shared browser, starting it on first use.
-func browser(t testing.TB) context.Context {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("real-browser test: skipped in -short mode")
-	}
-	path := os.Getenv(EnvChromium)
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("Chromium not found at %s (%v): install Debian's chromium (`make tools` does) or set %s", path, err, EnvChromium)
-	}
-	browserOnce.Do(func() {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(path),
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("no-first-run", true),
-			chromedp.WindowSize(1000, 900),
-		)
-		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		bctx, bcancel := chromedp.NewContext(actx)
-		if err := chromedp.Do(bctx); err != nil { // starts the browser
-			browserErr = err
-			bcancel()
-			acancel()
-			return
-		}
-		browserCtx = bctx
-		browserStop = func() {
-			ctx, cancel := context.WithTimeout(bctx, 10*time.Second)
-			defer cancel()
-			chromedp.Cancel(ctx)
-			bcancel()
-			acancel()
-		}
-	})
-	if browserErr != nil {
-		t.Fatalf("start Chromium (%s): %v", path, browserErr)
-	}
-	return browserCtx
-}
+// tab is one page of a fresh browser context (browsertest.Tab).
+type tab struct{ *browsertest.Tab }
 
-// tab is one page of a fresh browser context, with every request it made and everything it wrote
-// to the console recorded from the protocol's events (so that requests a page made to any origin
-// are seen, not only those that reached our server).
-type tab struct {
-	t   testing.TB
-	ctx context.Context
+func openTab(t testing.TB, init string) *tab { return &tab{browsertest.Open(t, init)} }
 
-	mu       sync.Mutex
-	requests []string // URLs, in order
-	console  []string // "type: text"
-}
-
-// openTab opens a tab in a new browser context. init, when not empty, runs in every document before
-// its scripts (instrumentation).
-func openTab(t testing.TB, init string) *tab {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser(t), chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
-	tb := &tab{t: t, ctx: ctx}
-	err := chromedp.Listen(ctx, func(ev any) {
-		tb.mu.Lock()
-		defer tb.mu.Unlock()
-		switch e := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			tb.requests = append(tb.requests, e.Request.URL)
-		case *runtime.EventConsoleAPICalled:
-			var parts []string
-			for _, a := range e.Args {
-				if s := string(a.Value); s != "" {
-					var str string
-					if json.Unmarshal(a.Value, &str) == nil {
-						s = str
-					}
-					parts = append(parts, s)
-				} else {
-					parts = append(parts, a.Description)
-				}
-			}
-			tb.console = append(tb.console, string(e.Type)+": "+strings.Join(parts, " "))
-		case *runtime.EventExceptionThrown:
-			tb.console = append(tb.console, "exception: "+e.ExceptionDetails.Text+" "+describe(e.ExceptionDetails.Exception))
-		}
-	})
-	if err != nil {
-		t.Fatalf("open a tab: %v", err)
-	}
-	err = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
-			return err
-		}
-		if _, err := cdp.Call(ctx, tg, runtime.Enable, cdp.Empty{}); err != nil {
-			return err
-		}
-		if init != "" {
-			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: init})
-			return err
-		}
-		return nil
-	}))
-	if err != nil {
-		t.Fatalf("set up the tab: %v", err)
-	}
-	return tb
-}
-
-func describe(o *runtime.RemoteObject) string {
-	if o == nil {
-		return ""
-	}
-	return o.Description
-}
-
-func (tb *tab) timeout() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(tb.ctx, 30*time.Second)
-}
-
-// do runs actions, failing the test on error.
-func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	tb.t.Helper()
-	ctx, cancel := tb.timeout()
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		tb.t.Fatalf("%s: %v\nconsole: %s", what, err, strings.Join(tb.consoleLines(), "\n"))
-	}
-}
-
-// load runs actions that navigate (a click on a link, page.Navigate) and waits for the new page.
-func (tb *tab) load(what string, actions ...chromedp.Action[chromedp.Void]) {
-	tb.t.Helper()
-	ctx, cancel := tb.timeout()
-	defer cancel()
-	res, err := chromedp.RunResponse(ctx, actions...)
-	if err != nil {
-		tb.t.Fatalf("%s: %v", what, err)
-	}
-	if res.Status != 200 {
-		tb.t.Fatalf("%s: HTTP %d for %s", what, res.Status, res.URL)
-	}
-}
-
-// navigate loads url with a Referer, as a visit arriving from another site would.
 func (tb *tab) navigate(url, referrer string) {
-	tb.t.Helper()
-	tb.load("navigate to "+url, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		res, err := cdp.Call(ctx, tg, page.Navigate, page.NavigateParams{URL: url, Referrer: referrer})
-		if err == nil && res.ErrorText != "" {
-			err = fmt.Errorf("%s", res.ErrorText)
-		}
-		return err
-	}))
+	tb.T.Helper()
+	tb.Navigate(url, referrer)
 }
 
-// click clicks the element and, with navigates set, waits for the page it leads to.
 func (tb *tab) click(sel string, navigates bool) {
-	tb.t.Helper()
-	if navigates {
-		tb.load("click "+sel, chromedp.Click(chromedp.CSS(sel)))
-		return
-	}
-	tb.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	tb.T.Helper()
+	tb.Click(sel, navigates)
 }
 
-// eval evaluates expr (awaiting a promise) and decodes its JSON value into T.
 func eval[T any](tb *tab, expr string) T {
-	tb.t.Helper()
-	ctx, cancel := tb.timeout()
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		tb.t.Fatalf("evaluate %.200s: %v\nconsole: %s", expr, err, strings.Join(tb.consoleLines(), "\n"))
-	}
-	return v
+	tb.T.Helper()
+	return browsertest.Eval[T](tb.Tab, expr)
 }
 
-// wait polls expr until it is truthy.
 func (tb *tab) wait(expr string) {
-	tb.t.Helper()
-	ctx, cancel := tb.timeout()
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(20*time.Second)))
-	if err != nil {
-		tb.t.Fatalf("wait for %s: %v\nconsole: %s", expr, err, strings.Join(tb.consoleLines(), "\n"))
-	}
+	tb.T.Helper()
+	tb.Wait(expr)
 }
 
-// waitDecided waits until presage.js has taken the page's decisions (its performance mark).
 func (tb *tab) waitDecided() {
-	tb.t.Helper()
-	tb.wait(`performance.getEntriesByName('presage:decided').length > 0`)
+	tb.T.Helper()
+	tb.WaitDecided()
 }
 
-func (tb *tab) requestsSeen() []string {
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	return append([]string(nil), tb.requests...)
-}
+func (tb *tab) requestsSeen() []string { return tb.Requests() }
+func (tb *tab) consoleLines() []string { return tb.Console() }
 
-func (tb *tab) consoleLines() []string {
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	return append([]string(nil), tb.console...)
-}
-
-// artifacts is where a test's screenshots and metrics go.
 func artifacts(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv(EnvArtifacts)
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	dir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_"))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return browsertest.Artifacts(t)
 }
 
-// screenshot saves the whole page as a PNG artifact and logs where.
 func (tb *tab) screenshot(name string) {
-	tb.t.Helper()
-	ctx, cancel := tb.timeout()
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		tb.t.Fatalf("screenshot: %v", err)
-	}
-	path := filepath.Join(artifacts(tb.t), name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
-	tb.t.Logf("screenshot: %s", path)
+	tb.T.Helper()
+	tb.Screenshot(name)
 }

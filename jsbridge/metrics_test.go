@@ -113,7 +113,7 @@ func TestBrowserMetrics(t *testing.T) {
 	m.Events = len(times)
 	m.EventMedian, m.EventP90 = times[len(times)/2], times[len(times)*9/10]
 
-	heap, err := chromedp.Run(tb.ctx, chromedp.Action[runtime.GetHeapUsageResult](func(ctx context.Context, tg *chromedp.Target) (runtime.GetHeapUsageResult, error) {
+	heap, err := chromedp.Run(tb.Ctx, chromedp.Action[runtime.GetHeapUsageResult](func(ctx context.Context, tg *chromedp.Target) (runtime.GetHeapUsageResult, error) {
 		return cdp.Call(ctx, tg, runtime.GetHeapUsage, cdp.Empty{})
 	}))
 	if err != nil {

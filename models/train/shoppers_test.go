@@ -17,9 +17,10 @@ var shoppersCategorical = []string{"OperatingSystems", "Browser", "Region", "Tra
 //
 // The issue's goal is a held-out AUC of 0.94; the boosted trees reach 0.937 on the split and 0.935
 // in cross-validation, level with the published XGBoost (0.937), and no setting tried inside the
-// training part did better than 0.935 (see DefaultPropensityOptions). The test holds the figures
-// reached, so that a regression shows: trees ≥ 0.935 on the split and ≥ 0.93 in CV, logistic
-// regression ≥ 0.91 (published: about 0.915), and calibrated trees (ECE ≤ 0.02).
+// training part, derived features included, did better than 0.9354 there (see
+// DefaultPropensityOptions). The test holds the figures reached, so that a regression shows: trees
+// ≥ 0.935 on the split and ≥ 0.93 in CV, logistic regression ≥ 0.91 (published: about 0.915), and
+// calibrated trees (ECE ≤ 0.02).
 func TestOnlineShoppers(t *testing.T) {
 	path := filepath.Join(datasetsDir(), "online-shoppers", "online_shoppers_intention.csv")
 	if _, err := os.Stat(path); err != nil {
