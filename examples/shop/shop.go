@@ -101,27 +101,12 @@ func New(cfg Config) (*Shop, error) {
 	})
 	mux.Handle("GET /static/", s.static)
 	if cfg.Sync != nil {
-		sync := bundleSite(cfg.Sync, cfg.Site)
 		for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics"} {
-			mux.Handle(p, sync)
+			mux.Handle(p, cfg.Sync)
 		}
 	}
 	s.mux = mux
 	return s, nil
-}
-
-// bundleSite names the site of bundle requests that do not: presage.js asks for v1/bundle without
-// a site, and the sync server serves a bundle per site. The shop knows which site it is.
-func bundleSite(h http.Handler, site string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/bundle" && r.URL.Query().Get("site") == "" {
-			r = r.Clone(r.Context())
-			q := r.URL.Query()
-			q.Set("site", site)
-			r.URL.RawQuery = q.Encode()
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // ServeHTTP serves the pages, the static assets and, when configured, the sync server.

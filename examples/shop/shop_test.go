@@ -92,7 +92,7 @@ func TestDemo(t *testing.T) {
 	t.Logf("trained, built and started in %v at %s", time.Since(start).Round(time.Millisecond), d.URL)
 
 	home, _ := get(t, d.URL+"/", 200)
-	for _, want := range []string{`data-presage-page="home"`, `<script src="/v1/presage.js" data-site="demo-shop" data-endpoint="/" data-key="`,
+	for _, want := range []string{`data-presage-page="home"`, `<script src="/v1/presage.js" data-site="demo-shop" data-key="`,
 		`data-presage-slot="banner"`, `data-presage-slot="popin"`, `data-presage-slot="carousel"`, `data-presage-recs="8"`,
 		`data-presage-variant="new-season"`, `href="/p/` + cat.Popular(1)[0].ID + `"`} {
 		if !strings.Contains(home, want) {
@@ -135,7 +135,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("presage.wasm: %s, %d bytes, want the module's %d", h.Get("Content-Type"), len(wasm), len(module))
 	}
 	// presage.js asks for v1/bundle without a site: the shop names its own.
-	bundle, _ := get(t, d.URL+"/v1/bundle", 200)
+	bundle, _ := get(t, d.URL+"/v1/bundle?site="+d.Site, 200)
 	if bundle != string(env) {
 		t.Errorf("bundle: %d bytes, want the published envelope's %d", len(bundle), len(env))
 	}

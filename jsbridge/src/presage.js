@@ -87,7 +87,7 @@ const ready$ = (el) => el.hasAttribute('data-presage-ready');
  *   site      names the profile in storage ("presage:" + site);
  *   wasm      the module's URL;
  *   endpoint  the sync server's base URL ('' for none): learning goes to endpoint + 'v1/batches',
- *             newer bundles come from endpoint + 'v1/bundle';
+ *             newer bundles come from endpoint + 'v1/bundle?site=' + site;
  *   key       the base64 ed25519 public key that signs bundles (no key: no bundle refresh);
  *   consent   the initial level, 'denied', 'local' or 'full' (absent: the bundle's default);
  *   interval  ms between learning batches while the page stays open (default 120000);
@@ -388,7 +388,7 @@ export function create(o) {
   });
   const refresh = async () => {
     if (!o.key || !o.endpoint || level == DENIED || !crypto.subtle) return;
-    const r = await fetch(o.endpoint + 'v1/bundle', { credentials: 'omit' });
+    const r = await fetch(o.endpoint + 'v1/bundle' + (o.site ? '?site=' + encodeURIComponent(o.site) : ''), { credentials: 'omit' });
     if (!r.ok) return;
     const env = new Uint8Array(await r.arrayBuffer());
     const e = decode(env);
