@@ -35,7 +35,7 @@ type decision struct {
 
 // record subscribes to presage.js's events on the current page; what happened before the
 // subscription is replayed by presage.on, so this may run after the page's first answer.
-const record = `(() => { window.seen = {decision: [], segment: [], lifecycle: [], scores: []};
+const record = `(() => { window.seen = {decision: [], segment: [], lifecycle: [], scores: [], moment: []};
   for (const k in seen) presage.on(k, d => seen[k].push(d)); return true })()`
 
 // storedProfile reads and decodes what presage.js keeps in localStorage.
@@ -179,6 +179,13 @@ func TestBrowserVisit(t *testing.T) {
 	}
 	if life := eval[[]map[string]string](tb, `seen.lifecycle`); len(life) != 1 || life[0]["stage"] != "new" {
 		t.Errorf("lifecycle events %v, want one to new", life)
+	}
+	// The first order is a key moment: to the page's listeners and to its dataLayer.
+	if m := eval[[]map[string]string](tb, `seen.moment`); len(m) != 1 || m[0]["moment"] != "first_purchase" || m[0]["channel"] == "" {
+		t.Errorf("moment events %v, want the first purchase", m)
+	}
+	if n := eval[int](tb, `dataLayer.filter(e => e.event == 'presage_moment' && e.moment == 'first_purchase').length`); n != 1 {
+		t.Errorf("%d first-purchase moments in the dataLayer, want 1", n)
 	}
 	if maps(thanks.Scores, first.Scores) {
 		t.Errorf("scores unchanged over the visit: %v", thanks.Scores)

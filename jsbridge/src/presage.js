@@ -41,6 +41,9 @@ const CONSENT = 11;
 // wire.CheckKind names from 1.
 const PAGES = ['home', 'category', 'product', 'search', 'cart', 'checkout', 'content', 'account'];
 const STAGES = ['prospect', 'lead', 'new', 'loyal', 'at_risk', 'lapsed'];
+// Key moments (wire.MomentKind) and the channels to act on them through (wire.Channel; direct = the site).
+const MOMENTS = [, 'welcome', 'first_purchase', 'second_purchase', 'lapsing', 'churn_risk'];
+const CHANNELS = [, 'site', , , 'email', 'social', 'paid'];
 const LEVELS = ['denied', 'local', 'full'];
 const DENIED = 1;
 const LOCAL = 2;
@@ -216,7 +219,7 @@ export function create(o) {
     fresh = ask;
     if (ask) why = null;
     save();
-    const ans = nm(a, 'stage prev scores segments appetence recs decisions value session');
+    const ans = nm(a, 'stage prev scores segments appetence recs decisions value session moments');
     ans.stage = STAGES[ans.stage];
     ans.prev = STAGES[ans.prev];
     ans.scores = pairs(ans.scores);
@@ -238,6 +241,12 @@ export function create(o) {
       });
     if (ans.stage != ans.prev) emit('lifecycle', { stage: ans.stage, prev: ans.prev });
     ans.decisions.forEach((d) => emit('decision', d));
+    // A key moment goes to the site's listeners and to its dataLayer, for its tag manager or CRM.
+    ans.moments = (ans.moments || []).map((m) => ({ moment: MOMENTS[m[1]], channel: CHANNELS[m[2] || 1] || 'site' }));
+    ans.moments.forEach((m) => {
+      emit('moment', m);
+      (W[o.layer || 'dataLayer'] = W[o.layer || 'dataLayer'] || []).push(Object.assign({ event: 'presage_moment' }, m));
+    });
     return ans;
   };
 
@@ -470,7 +479,7 @@ export function create(o) {
     return run(() => handle([consentEvent()]));
   };
 
-  /** on subscribes to 'decision', 'segment', 'lifecycle' or 'scores'; what already happened is replayed. */
+  /** on subscribes to 'decision', 'segment', 'lifecycle', 'scores' or 'moment'; what already happened is replayed. */
   api.on = (type, f) => {
     (handlers[type] = handlers[type] || []).push(f);
     (sticky[type] || []).forEach((d) => deliver(f, d));

@@ -85,7 +85,7 @@ type Config struct {
 	// returning is true when the visitor brought a valid profile cookie.
 	Events func(r *http.Request, now int64, returning bool) []wire.Event
 	// HeaderPrefix starts the headers sent to the origin: <prefix>Decision-<slot>,
-	// <prefix>Stage, <prefix>Segments. Default [DefaultHeaderPrefix].
+	// <prefix>Stage, <prefix>Segments, <prefix>Moments. Default [DefaultHeaderPrefix].
 	HeaderPrefix string
 
 	// NoRewrite leaves the origin's HTML as it is (decisions reach the origin as headers only).
@@ -122,6 +122,7 @@ type settings struct {
 	decisionPrefix string
 	stageHeader    string
 	segmentsHeader string
+	momentsHeader  string
 }
 
 func (c Config) validate() (settings, error) {
@@ -202,6 +203,7 @@ func (c Config) validate() (settings, error) {
 	s.decisionPrefix = http.CanonicalHeaderKey(s.HeaderPrefix + "Decision-")
 	s.stageHeader = http.CanonicalHeaderKey(s.HeaderPrefix + "Stage")
 	s.segmentsHeader = http.CanonicalHeaderKey(s.HeaderPrefix + "Segments")
+	s.momentsHeader = http.CanonicalHeaderKey(s.HeaderPrefix + "Moments")
 	if len(errs) > 0 {
 		return s, fmt.Errorf("edge: config: %w", errors.Join(errs...))
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -246,6 +247,7 @@ func (e *Edge) stripHeaders(h http.Header) {
 //	<Prefix>Decision-<Slot>: campaign/variant     (campaign; holdout for the control group)
 //	<Prefix>Stage: prospect                       (the life-cycle stage)
 //	<Prefix>Segments: seg-a, seg-b
+//	<Prefix>Moments: first_purchase@site, churn_risk@email   (key moments these events reached)
 //
 // Slots with nothing eligible get no header. A slot name's characters that cannot appear in a header
 // name become '-'.
@@ -264,6 +266,35 @@ func (e *Edge) setHeaders(h http.Header, ans *wire.Answer) {
 	if len(ans.Segments) > 0 {
 		h.Set(e.s.segmentsHeader, strings.Join(ans.Segments, ", "))
 	}
+	if len(ans.Moments) > 0 {
+		ms := make([]string, 0, len(ans.Moments))
+		for _, m := range ans.Moments {
+			ms = append(ms, momentName(m.Kind)+"@"+channelName(m.Channel))
+		}
+		h.Set(e.s.momentsHeader, strings.Join(ms, ", "))
+	}
+}
+
+// momentName and channelName are the names presage.js uses too.
+func momentName(k wire.MomentKind) string {
+	names := [...]string{wire.MomentWelcome: "welcome", wire.MomentFirstPurchase: "first_purchase",
+		wire.MomentSecondPurchase: "second_purchase", wire.MomentLapsing: "lapsing", wire.MomentChurnRisk: "churn_risk"}
+	if int(k) < len(names) && names[k] != "" {
+		return names[k]
+	}
+	return "moment-" + strconv.Itoa(int(k))
+}
+
+func channelName(c wire.Channel) string {
+	switch c {
+	case wire.ChannelEmail:
+		return "email"
+	case wire.ChannelSocial:
+		return "social"
+	case wire.ChannelPaid:
+		return "paid"
+	}
+	return "site"
 }
 
 func headerSafe(s string) string {

@@ -134,6 +134,9 @@ func TestEdgeVisit(t *testing.T) {
 	if got := oh.Get("Presage-Stage"); got != "prospect" {
 		t.Errorf("origin saw Presage-Stage %q", got)
 	}
+	if got := oh.Get("Presage-Moments"); got != "welcome@site" {
+		t.Errorf("origin saw Presage-Moments %q, want the first visit's welcome@site", got)
+	}
 	if oh.Get("Accept-Encoding") != "" {
 		t.Error("Accept-Encoding reached the origin: it could compress what the edge must rewrite")
 	}
