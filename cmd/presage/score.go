@@ -11,7 +11,6 @@ import (
 
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/internal/detmath"
-	"github.com/presage-dev/presage/internal/minicbor"
 	"github.com/presage-dev/presage/internal/modbuild"
 	"github.com/presage-dev/presage/internal/tabular"
 	"github.com/presage-dev/presage/models"
@@ -167,8 +166,6 @@ func scoreModule(ctx context.Context, mod, envelope []byte, at int, model string
 	}
 	out := make([]float64, tb.Rows)
 	req := wire.Request{Inputs: make([]wire.Input, 0, len(num)+len(cat))}
-	var buf []byte
-	var reply wire.Reply
 	for i := range out {
 		req.Inputs = req.Inputs[:0]
 		for _, j := range num {
@@ -181,21 +178,16 @@ func scoreModule(ctx context.Context, mod, envelope []byte, at int, model string
 				req.Inputs = append(req.Inputs, wire.Input{Name: tb.Columns[j].Name, Cat: v})
 			}
 		}
-		buf = minicbor.Marshal(buf[:0], &req)
-		rb, err := s.Call(wire.OpScore, buf)
-		if err != nil {
+		scores, err := s.Score(&req)
+		if we, ok := err.(*wire.Error); ok {
+			return nil, tb.ColumnError(-1, i, we.Error())
+		} else if err != nil {
 			return nil, err
 		}
-		if err := minicbor.Unmarshal(rb, &reply, minicbor.DefaultLimits); err != nil {
-			return nil, fmt.Errorf("row %d: malformed reply: %w", i+1, err)
-		}
-		if reply.Err != nil {
-			return nil, tb.ColumnError(-1, i, reply.Err.Error())
-		}
-		if reply.Answer == nil || len(reply.Answer.Scores) <= at || reply.Answer.Scores[at].Model != model {
+		if len(scores) <= at || scores[at].Model != model {
 			return nil, fmt.Errorf("row %d: the module answered no score for %q", i+1, model)
 		}
-		out[i] = float64(reply.Answer.Scores[at].Value)
+		out[i] = float64(scores[at].Value)
 		if progress != nil && (i%1024 == 0 || i == len(out)-1) {
 			progress("scoring in the module", i+1, len(out))
 		}

@@ -74,7 +74,7 @@ func ctxError(what string, err error) error {
 	return fmt.Errorf("host: %s: %w", what, err)
 }
 
-var opNames = [...]string{"op 0", "info", "load bundle", "load profile", "save profile", "handle", "drain", "explain", "forget"}
+var opNames = [...]string{"op 0", "info", "load bundle", "load profile", "save profile", "handle", "drain", "explain", "forget", "op 9", "score"}
 
 func opName(op wire.Op) string {
 	if int(op) < len(opNames) {

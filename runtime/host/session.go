@@ -155,6 +155,20 @@ func (s *Session) Handle(req *wire.Request) (*wire.Answer, error) {
 	return r.Answer, nil
 }
 
+// Score scores the bundle's tabular models on req.Inputs (OpScore): one score per model, in bundle
+// order. It reads nothing of the visitor's profile and changes nothing in it. Input the module
+// refuses gives a *wire.Error; the session stays usable.
+func (s *Session) Score(req *wire.Request) ([]wire.Score, error) {
+	r, err := s.request(wire.OpScore, req)
+	if err != nil {
+		return nil, err
+	}
+	if r.Answer == nil {
+		return nil, s.missing(wire.OpScore)
+	}
+	return r.Answer.Scores, nil
+}
+
 // SaveProfile returns the visitor's profile to store until the next visit; nil when the visitor denied
 // consent, in which case the stored profile must be deleted.
 func (s *Session) SaveProfile() ([]byte, error) {
