@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -52,26 +51,14 @@ func TestFrontsDemoShop(t *testing.T) {
 	product := cat.Popular(1)[0]
 	var cookie string
 	for _, path := range []string{"/", "/p/" + product.ID} {
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header.Set("Accept", "text/html")
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, body, err := browse(srv.URL+path, &cookie)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: %d", path, resp.StatusCode)
 		}
-		for _, c := range resp.Cookies() {
-			if c.Name == edge.DefaultCookieName {
-				cookie = c.Name + "=" + c.Value
-			}
-		}
-		if !strings.Contains(string(body), "data-presage-campaign=") {
+		if !strings.Contains(body, "data-presage-campaign=") {
 			t.Errorf("%s: no slot of the shop was filled", path)
 		}
 	}

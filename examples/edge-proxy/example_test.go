@@ -44,25 +44,13 @@ func Example_proxy() {
 
 	var cookie string
 	for _, path := range []string{"/", "/c/shoes"} {
-		req, _ := http.NewRequest("GET", srv.URL+path, nil)
-		req.Header.Set("Accept", "text/html")
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, body, err := browse(srv.URL+path, &cookie)
 		if err != nil {
 			log.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, c := range resp.Cookies() {
-			if c.Name == edge.DefaultCookieName {
-				cookie = c.Name + "=" + c.Value
-			}
-		}
 		fmt.Printf("%s: %d, origin saw stage %q, cookie %v, slots filled %v, %s\n", path, resp.StatusCode,
 			resp.Header.Get("X-Origin-Saw-Stage"), cookie != "",
-			strings.Contains(string(body), `data-presage-campaign=`),
+			strings.Contains(body, `data-presage-campaign=`),
 			resp.Header.Get("Cache-Control"))
 	}
 	m := e.Metrics()
@@ -71,4 +59,26 @@ func Example_proxy() {
 	// /: 200, origin saw stage "prospect", cookie true, slots filled true, private, no-cache
 	// /c/shoes: 200, origin saw stage "prospect", cookie true, slots filled true, private, no-cache
 	// personalised 2, new 1, returning 1, module errors 0
+}
+
+// browse gets a page as a browser would, sending the profile cookie in *cookie (when set) and keeping
+// the one the edge sets.
+func browse(url string, cookie *string) (*http.Response, string, error) {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Accept", "text/html")
+	if *cookie != "" {
+		req.Header.Set("Cookie", *cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == edge.DefaultCookieName {
+			*cookie = c.Name + "=" + c.Value
+		}
+	}
+	return resp, string(body), err
 }
