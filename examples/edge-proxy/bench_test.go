@@ -56,16 +56,18 @@ func runLoad(target string, n int) (loadResult, error) {
 	)
 	deadline := time.Now().Add(loadMaxTime)
 	start := time.Now()
-	for range loadClients {
+	for self := range loadClients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			// Each client is its own share of the visitors, so that a visitor's requests never overlap
+			// and each carries the cookie the previous one set, however slow a request is.
+			for k := 0; ; k++ {
 				i := int(next.Add(1) - 1)
 				if i >= n || time.Now().After(deadline) {
 					return
 				}
-				v := i % loadVisitors
+				v := self + loadClients*(k%(loadVisitors/loadClients))
 				req, _ := http.NewRequest("GET", target, nil)
 				req.Header.Set("Accept", "text/html")
 				req.Header.Set("Sec-Fetch-Site", "same-origin")
