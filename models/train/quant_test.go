@@ -37,10 +37,7 @@ func TestQuantizeInt8(t *testing.T) {
 			if len(q) != len(tt.x) {
 				t.Fatalf("len %d, want %d", len(q), len(tt.x))
 			}
-			m := 0.0
-			for _, v := range tt.x {
-				m = math.Max(m, math.Abs(v))
-			}
+			m := maxAbs(tt.x)
 			if m > 0 && math.Abs(float64(s)-m/127) > 1e-6*m/127 {
 				t.Errorf("scale %g, want %g", s, m/127)
 			}
@@ -82,10 +79,7 @@ func TestQuantizeInt4(t *testing.T) {
 			if len(q) != len(tt.x) {
 				t.Fatalf("len %d, want %d", len(q), len(tt.x))
 			}
-			m := 0.0
-			for _, v := range tt.x {
-				m = math.Max(m, math.Abs(v))
-			}
+			m := maxAbs(tt.x)
 			if m == 0 {
 				if s != 0 {
 					t.Fatalf("scale %g for all zeros", s)
@@ -163,6 +157,14 @@ func slicesMax(b []byte) byte {
 	m := byte(0)
 	for _, v := range b {
 		m = max(m, v)
+	}
+	return m
+}
+
+func maxAbs(x []float64) float64 {
+	m := 0.0
+	for _, v := range x {
+		m = math.Max(m, math.Abs(v))
 	}
 	return m
 }
