@@ -21,7 +21,10 @@ type Agent struct {
 	set Settings
 
 	p       Profile
-	started bool // a profile is being served
+	started bool         // a profile is being served
+	owned   bool         // p's memory is the agent's own, not a Start caller's
+	spare   Profile      // the profile served before p, whose memory LoadProfile decodes into
+	req     wire.Request // the request of the last Call, whose memory the next one decodes into
 
 	// per-call scratch, reused
 	x        Vector
@@ -37,6 +40,7 @@ type Agent struct {
 	cands    []models.Candidate
 	recent   []models.Weighted
 	excluded models.ItemSet // items not to recommend this event
+	top      []int          // the best categories of the appetence pass
 	order    []int          // campaigns of a slot by priority, reused by every decision
 	expl     wire.Explanation
 	checks   []wire.Check // backs every expl.Slots[i].Checks
@@ -56,6 +60,7 @@ type compiled struct {
 	neighbours *models.NeighbourTable  // the neighbour lists, packed for Recommend
 	projection []float64               // the appetence fold-in projection, computed from the factors
 	inputs     inputIndex              // tabular models' request inputs (inputs.go)
+	strs       internTable             // the bundle's ids, for the decoder to intern (intern.go)
 }
 
 type keyIndex struct {
@@ -86,6 +91,7 @@ func (a *Agent) SetBundle(b *models.Bundle, now int64) error {
 		return err
 	}
 	a.b, a.cb, a.set = b, cb, settingsFrom(b.Settings)
+	a.dec.Intern = a.cb.strs.lookup
 	a.resetVisitorState() // the last explanation refers to the old bundle's models
 	a.scores = make([]float64, len(b.Propensity))
 	a.members = make([]bool, len(b.Segments))
@@ -124,6 +130,7 @@ func compile(b *models.Bundle) (compiled, error) {
 	if b.Neighbours != nil {
 		cb.neighbours = b.Neighbours.Table()
 	}
+	cb.strs = newInternTable(b)
 	var err error
 	if cb.items, err = index(b.Items, "items"); err != nil {
 		return cb, err
@@ -213,6 +220,11 @@ func (t *idTable) lookup(key uint32) (int, bool) {
 // from seed). A profile that cannot be read is replaced by a new one and ErrBadProfile is returned:
 // the agent is ready either way.
 func (a *Agent) Start(p *Profile, seed uint64) {
+	a.start(p, seed)
+	a.owned = p == nil || p.Version != profileVersion // a caller's profile shares its memory
+}
+
+func (a *Agent) start(p *Profile, seed uint64) {
 	if p == nil || p.Version != profileVersion {
 		a.p = Profile{Version: profileVersion, Visitor: newVisitorID(seed)}
 	} else {
@@ -242,7 +254,7 @@ func (a *Agent) Profile() *Profile { return &a.p }
 // Forget erases the visitor: a new profile with a new id replaces the old one, the learning buffer included.
 func (a *Agent) Forget(seed uint64) {
 	a.p = Profile{Version: profileVersion, Visitor: newVisitorID(seed)}
-	a.started = true
+	a.started, a.owned = true, true
 	a.resetVisitorState()
 }
 

@@ -21,7 +21,7 @@ var (
 	benchEnd     int64
 )
 
-func benchFixture(b *testing.B) (*models.Bundle, []byte, int64) {
+func benchFixture(b testing.TB) (*models.Bundle, []byte, int64) {
 	b.Helper()
 	benchOnce.Do(func() {
 		benchB, _, benchErr = demo.Train(context.Background(), demo.Config{Seed: 3, Items: 1000, Categories: 1000, Rank: 32, Visitors: 3000})
@@ -43,7 +43,7 @@ func benchFixture(b *testing.B) (*models.Bundle, []byte, int64) {
 }
 
 // benchAgent is an agent serving bundle with the returning visitor loaded.
-func benchAgent(b *testing.B, bundle *models.Bundle) *agent.Agent {
+func benchAgent(b testing.TB, bundle *models.Bundle) *agent.Agent {
 	b.Helper()
 	_, profile, _ := benchFixture(b)
 	a := agent.New()

@@ -68,7 +68,7 @@ func (a *Agent) decodeRequest(in []byte, req *wire.Request) error {
 	}
 	d := &a.dec
 	d.Reset(in, requestLimits)
-	req.DecodeCBOR(d)
+	req.DecodeCBORReuse(d) // into the previous request's memory: see LoadProfile
 	err := d.Finish()
 	d.Reset(nil, requestLimits)
 	return err
@@ -91,8 +91,8 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 	if !op.Valid() {
 		return &wire.Error{Code: wire.CodeUnknownOp, Message: msg.Sprintf("operation %d", uint32(op))}
 	}
-	var req wire.Request
-	if err := a.decodeRequest(in, &req); err != nil {
+	req := &a.req
+	if err := a.decodeRequest(in, req); err != nil {
 		if op == wire.OpLoadProfile {
 			// Never keep serving the previous visitor: the next Handle starts a new one.
 			a.p, a.started, a.expl = Profile{}, false, wire.Explanation{}
@@ -106,7 +106,7 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 	case wire.OpLoadProfile:
 		return a.LoadProfile(req.Profile, req.Seed)
 	case wire.OpHandle:
-		ans, err := a.Handle(&req)
+		ans, err := a.Handle(req)
 		r.Answer = ans
 		return err
 	case wire.OpDrain:
@@ -116,7 +116,7 @@ func (a *Agent) call(op wire.Op, in []byte, r *wire.Reply) error {
 		a.Forget(req.Seed)
 		return nil
 	case wire.OpScore: // inputs.go
-		ans, err := a.ScoreInputs(&req)
+		ans, err := a.ScoreInputs(req)
 		r.Answer = ans
 		return err
 	}
@@ -133,14 +133,16 @@ func (a *Agent) LoadProfile(data []byte, seed uint64) error {
 		a.Start(nil, seed)
 		return nil
 	}
-	var p Profile
 	if len(data) > maxProfileBytes {
 		a.Start(nil, seed)
 		return msg.Errorf(ErrBadProfile, "%d bytes, at most %d; started a new profile", len(data), maxProfileBytes)
 	}
+	// The profile is decoded into the memory of the one served before, kept as a.spare, and swapped
+	// in: serving one returning visitor after another allocates nothing once both have grown.
+	p := &a.spare
 	d := &a.dec
 	d.Reset(data, requestLimits)
-	p.DecodeCBOR(d)
+	p.DecodeCBORReuse(d)
 	err := d.Finish()
 	d.Reset(nil, requestLimits)
 	if err != nil {
@@ -151,7 +153,12 @@ func (a *Agent) LoadProfile(data []byte, seed uint64) error {
 		a.Start(nil, seed)
 		return msg.Errorf(ErrBadProfile, "version %d, want %d; started a new profile", int(p.Version), profileVersion)
 	}
-	a.Start(&p, seed)
+	a.p, a.spare = a.spare, a.p
+	if !a.owned {
+		a.spare = Profile{} // the old profile's memory is its caller's (Start): never decode into it
+	}
+	a.start(&a.p, seed)
+	a.owned = true
 	return nil
 }
 

@@ -45,6 +45,9 @@ func (x *Profile) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborProfile)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Profile) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborProfile) }
+
 var cborSession = minicbor.Struct{Size: unsafe.Sizeof(Session{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Session, n))) },
 	Fields: []minicbor.Field{
@@ -79,6 +82,9 @@ func (x *Session) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborSession)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Session) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborSession) }
+
 var cborAffinity = minicbor.Struct{Size: unsafe.Sizeof(Affinity{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Affinity, n))) },
 	Fields: []minicbor.Field{
@@ -94,6 +100,9 @@ func (x *Affinity) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Affinity{}
 	d.Struct(unsafe.Pointer(x), &cborAffinity)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Affinity) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborAffinity) }
 
 var cborCartLine = minicbor.Struct{Size: unsafe.Sizeof(CartLine{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]CartLine, n))) },
@@ -111,6 +120,9 @@ func (x *CartLine) DecodeCBOR(d *minicbor.Decoder) {
 	*x = CartLine{}
 	d.Struct(unsafe.Pointer(x), &cborCartLine)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *CartLine) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborCartLine) }
 
 var cborExposure = minicbor.Struct{Size: unsafe.Sizeof(Exposure{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Exposure, n))) },
@@ -136,6 +148,9 @@ func (x *Exposure) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborExposure)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Exposure) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborExposure) }
+
 var cborLearnCell = minicbor.Struct{Size: unsafe.Sizeof(LearnCell{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]LearnCell, n))) },
 	Fields: []minicbor.Field{
@@ -155,3 +170,6 @@ func (x *LearnCell) DecodeCBOR(d *minicbor.Decoder) {
 	*x = LearnCell{}
 	d.Struct(unsafe.Pointer(x), &cborLearnCell)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *LearnCell) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborLearnCell) }

@@ -126,12 +126,9 @@ func (a *Agent) topAppetence(dst []wire.CategoryScore) []wire.CategoryScore {
 	if top == 0 {
 		top = 5
 	}
-	var idx [64]int
-	if top > len(idx) {
-		top = len(idx)
-	}
-	best := models.TopK(idx[:0], a.dots, top)
-	for _, c := range best {
+	top = min(top, 64)
+	a.top = models.TopK(a.top[:0], a.dots, top) // a field: an array here escapes, an allocation per event
+	for _, c := range a.top {
 		dst = append(dst, wire.CategoryScore{Category: a.b.Categories[c], Value: float32(a.appetenceOf(c))})
 	}
 	return dst

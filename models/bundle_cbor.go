@@ -24,6 +24,9 @@ func (x *Envelope) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborEnvelope)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Envelope) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborEnvelope) }
+
 var cborBundle = minicbor.Struct{Size: unsafe.Sizeof(Bundle{}),
 	Fields: []minicbor.Field{
 		{Off: unsafe.Offsetof(Bundle{}.Format), Key: 1, Kind: minicbor.KindUint32},
@@ -57,6 +60,9 @@ func (x *Bundle) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborBundle)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Bundle) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborBundle) }
+
 var cborLogistic = minicbor.Struct{Size: unsafe.Sizeof(Logistic{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Logistic, n))) },
 	Fields: []minicbor.Field{
@@ -76,6 +82,9 @@ func (x *Logistic) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborLogistic)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Logistic) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborLogistic) }
+
 var cborTrees = minicbor.Struct{Size: unsafe.Sizeof(Trees{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Trees, n))) },
 	Fields: []minicbor.Field{
@@ -94,6 +103,9 @@ func (x *Trees) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborTrees)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Trees) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborTrees) }
+
 var cborNeighbours = minicbor.Struct{Size: unsafe.Sizeof(Neighbours{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Neighbours, n))) },
 	Fields: []minicbor.Field{
@@ -110,6 +122,11 @@ func (x *Neighbours) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x
 func (x *Neighbours) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Neighbours{}
 	d.Struct(unsafe.Pointer(x), &cborNeighbours)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Neighbours) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborNeighbours)
 }
 
 var cborAppetence = minicbor.Struct{Size: unsafe.Sizeof(Appetence{}),
@@ -132,6 +149,9 @@ func (x *Appetence) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Appetence{}
 	d.Struct(unsafe.Pointer(x), &cborAppetence)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Appetence) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborAppetence) }
 
 var cborValue = minicbor.Struct{Size: unsafe.Sizeof(Value{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Value, n))) },
@@ -156,6 +176,9 @@ func (x *Value) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborValue)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Value) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborValue) }
+
 var cborSegment = minicbor.Struct{Size: unsafe.Sizeof(Segment{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Segment, n))) },
 	Fields: []minicbor.Field{
@@ -171,6 +194,9 @@ func (x *Segment) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Segment{}
 	d.Struct(unsafe.Pointer(x), &cborSegment)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Segment) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborSegment) }
 
 var cborPredicate = minicbor.Struct{Size: unsafe.Sizeof(Predicate{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Predicate, n))) },
@@ -191,6 +217,9 @@ func (x *Predicate) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Predicate{}
 	d.Struct(unsafe.Pointer(x), &cborPredicate)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Predicate) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborPredicate) }
 
 var cborCampaign = minicbor.Struct{Size: unsafe.Sizeof(Campaign{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Campaign, n))) },
@@ -216,6 +245,9 @@ func (x *Campaign) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborCampaign)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Campaign) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborCampaign) }
+
 var cborVariant = minicbor.Struct{Size: unsafe.Sizeof(Variant{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Variant, n))) },
 	Fields: []minicbor.Field{
@@ -232,6 +264,9 @@ func (x *Variant) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Variant{}
 	d.Struct(unsafe.Pointer(x), &cborVariant)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Variant) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborVariant) }
 
 var cborCaps = minicbor.Struct{Size: unsafe.Sizeof(Caps{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Caps, n))) },
@@ -251,6 +286,9 @@ func (x *Caps) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborCaps)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Caps) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborCaps) }
+
 var cborPressure = minicbor.Struct{Size: unsafe.Sizeof(Pressure{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Pressure, n))) },
 	Fields: []minicbor.Field{
@@ -266,6 +304,9 @@ func (x *Pressure) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Pressure{}
 	d.Struct(unsafe.Pointer(x), &cborPressure)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Pressure) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborPressure) }
 
 var cborSettings = minicbor.Struct{Size: unsafe.Sizeof(Settings{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Settings, n))) },
@@ -289,3 +330,6 @@ func (x *Settings) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Settings{}
 	d.Struct(unsafe.Pointer(x), &cborSettings)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Settings) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborSettings) }

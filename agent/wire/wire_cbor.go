@@ -41,6 +41,9 @@ func (x *Event) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborEvent)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Event) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborEvent) }
+
 var cborLine = minicbor.Struct{Size: unsafe.Sizeof(Line{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Line, n))) },
 	Fields: []minicbor.Field{
@@ -59,6 +62,9 @@ func (x *Line) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborLine)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Line) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborLine) }
+
 var cborInput = minicbor.Struct{Size: unsafe.Sizeof(Input{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Input, n))) },
 	Fields: []minicbor.Field{
@@ -75,6 +81,9 @@ func (x *Input) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Input{}
 	d.Struct(unsafe.Pointer(x), &cborInput)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Input) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborInput) }
 
 var cborRequest = minicbor.Struct{Size: unsafe.Sizeof(Request{}),
 	Fields: []minicbor.Field{
@@ -97,6 +106,9 @@ func (x *Request) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborRequest)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Request) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborRequest) }
+
 var cborReply = minicbor.Struct{Size: unsafe.Sizeof(Reply{}),
 	Fields: []minicbor.Field{
 		{Off: unsafe.Offsetof(Reply{}.Err), Key: 1, Kind: minicbor.KindPtr, Type: &cborError, Omit: true},
@@ -116,6 +128,9 @@ func (x *Reply) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborReply)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Reply) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborReply) }
+
 var cborError = minicbor.Struct{Size: unsafe.Sizeof(Error{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Error, n))) },
 	Fields: []minicbor.Field{
@@ -131,6 +146,9 @@ func (x *Error) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Error{}
 	d.Struct(unsafe.Pointer(x), &cborError)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Error) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborError) }
 
 var cborAnswer = minicbor.Struct{Size: unsafe.Sizeof(Answer{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Answer, n))) },
@@ -156,6 +174,9 @@ func (x *Answer) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborAnswer)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Answer) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborAnswer) }
+
 var cborMoment = minicbor.Struct{Size: unsafe.Sizeof(Moment{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Moment, n))) },
 	Fields: []minicbor.Field{
@@ -172,6 +193,9 @@ func (x *Moment) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborMoment)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Moment) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborMoment) }
+
 var cborScore = minicbor.Struct{Size: unsafe.Sizeof(Score{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Score, n))) },
 	Fields: []minicbor.Field{
@@ -187,6 +211,9 @@ func (x *Score) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Score{}
 	d.Struct(unsafe.Pointer(x), &cborScore)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Score) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborScore) }
 
 var cborCategoryScore = minicbor.Struct{Size: unsafe.Sizeof(CategoryScore{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]CategoryScore, n))) },
@@ -206,6 +233,11 @@ func (x *CategoryScore) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborCategoryScore)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *CategoryScore) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborCategoryScore)
+}
+
 var cborRec = minicbor.Struct{Size: unsafe.Sizeof(Rec{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Rec, n))) },
 	Fields: []minicbor.Field{
@@ -221,6 +253,9 @@ func (x *Rec) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Rec{}
 	d.Struct(unsafe.Pointer(x), &cborRec)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Rec) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborRec) }
 
 var cborDecision = minicbor.Struct{Size: unsafe.Sizeof(Decision{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Decision, n))) },
@@ -241,6 +276,9 @@ func (x *Decision) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborDecision)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Decision) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborDecision) }
+
 var cborCustomerValue = minicbor.Struct{Size: unsafe.Sizeof(CustomerValue{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]CustomerValue, n))) },
 	Fields: []minicbor.Field{
@@ -259,6 +297,11 @@ func (x *CustomerValue) EncodeCBOR(e *minicbor.Encoder) {
 func (x *CustomerValue) DecodeCBOR(d *minicbor.Decoder) {
 	*x = CustomerValue{}
 	d.Struct(unsafe.Pointer(x), &cborCustomerValue)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *CustomerValue) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborCustomerValue)
 }
 
 var cborBundleInfo = minicbor.Struct{Size: unsafe.Sizeof(BundleInfo{}),
@@ -286,6 +329,11 @@ func (x *BundleInfo) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborBundleInfo)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *BundleInfo) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborBundleInfo)
+}
+
 var cborBatch = minicbor.Struct{Size: unsafe.Sizeof(Batch{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Batch, n))) },
 	Fields: []minicbor.Field{
@@ -305,6 +353,9 @@ func (x *Batch) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Batch{}
 	d.Struct(unsafe.Pointer(x), &cborBatch)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Batch) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborBatch) }
 
 var cborCell = minicbor.Struct{Size: unsafe.Sizeof(Cell{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Cell, n))) },
@@ -326,6 +377,9 @@ func (x *Cell) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborCell)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Cell) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborCell) }
+
 var cborExplanation = minicbor.Struct{Size: unsafe.Sizeof(Explanation{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Explanation, n))) },
 	Fields: []minicbor.Field{
@@ -341,6 +395,11 @@ func (x *Explanation) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(
 func (x *Explanation) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Explanation{}
 	d.Struct(unsafe.Pointer(x), &cborExplanation)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Explanation) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborExplanation)
 }
 
 var cborSlotExplanation = minicbor.Struct{Size: unsafe.Sizeof(SlotExplanation{}),
@@ -363,6 +422,11 @@ func (x *SlotExplanation) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborSlotExplanation)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *SlotExplanation) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborSlotExplanation)
+}
+
 var cborCheck = minicbor.Struct{Size: unsafe.Sizeof(Check{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Check, n))) },
 	Fields: []minicbor.Field{
@@ -383,6 +447,9 @@ func (x *Check) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborCheck)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Check) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborCheck) }
+
 var cborDriver = minicbor.Struct{Size: unsafe.Sizeof(Driver{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Driver, n))) },
 	Fields: []minicbor.Field{
@@ -399,3 +466,6 @@ func (x *Driver) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Driver{}
 	d.Struct(unsafe.Pointer(x), &cborDriver)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Driver) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborDriver) }

@@ -241,7 +241,10 @@ func BenchmarkAcquireLoadProfile(b *testing.B) {
 			}
 			defer h.Close(ctx)
 			b.ReportAllocs()
+			cpu := startCPU()
+			lat := make([]time.Duration, 0, b.N)
 			for b.Loop() {
+				t := time.Now()
 				s, err := h.Acquire(ctx)
 				if err != nil {
 					b.Fatal(err)
@@ -250,7 +253,10 @@ func BenchmarkAcquireLoadProfile(b *testing.B) {
 					b.Fatal(err)
 				}
 				s.Release()
+				lat = append(lat, time.Since(t))
 			}
+			cpu.report(b)
+			reportQuantiles(b, lat)
 		})
 	}
 }
@@ -303,11 +309,17 @@ func BenchmarkCallOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			var out []byte
+			cpu := startCPU()
+			lat := make([]time.Duration, 0, b.N)
 			for b.Loop() {
+				t := time.Now()
 				if out, err = s.AppendCall(out[:0], c.op, c.in); err != nil {
 					b.Fatal(err)
 				}
+				lat = append(lat, time.Since(t))
 			}
+			cpu.report(b)
+			reportQuantiles(b, lat)
 		})
 	}
 }

@@ -434,6 +434,8 @@ func (g *gen) tables(n string, late *[]string) {
 	g.p("func (x *%s) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &%s) }", n, t)
 	g.p("\n// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.")
 	g.p("func (x *%s) DecodeCBOR(d *minicbor.Decoder) {\n*x = %s{}\nd.Struct(unsafe.Pointer(x), &%s)\n}", n, n, t)
+	g.p("\n// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).")
+	g.p("func (x *%s) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &%s) }", n, t)
 }
 
 // table writes the minicbor.Struct table t of struct n, with New when n is allocated (a pointer

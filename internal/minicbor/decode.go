@@ -46,6 +46,13 @@ type Decoder struct {
 	lim   Limits
 	depth int                 // open containers
 	left  [MaxDepthCap]uint32 // items still to read in each open container, innermost last
+	reuse bool                // inside Reuse: keep the memory the destination already holds
+
+	// Intern, when set, is asked for a string equal to a text's bytes before one is allocated: a
+	// caller that knows the strings its messages repeat (a bundle's item, campaign and slot ids)
+	// decodes them with no allocation, which in WebAssembly costs more than the decoding itself.
+	// It must not keep b. Reset leaves it as it is.
+	Intern func(b []byte) (string, bool)
 }
 
 // Reset starts decoding data with the limits lim (see [Limits] for zero fields).
@@ -158,6 +165,35 @@ func (d *Decoder) head() (ib byte, arg uint64, start int, ok bool) {
 	}
 	d.off = start + 1 + n
 	return ib, arg, start, true
+}
+
+// small reads an unsigned integer below 24, whose head is one byte: the commonest item of our
+// messages (keys, counts, enums). It is inlined where head is a call, and calls are dear in
+// WebAssembly. ok is false, and nothing is read, for any other item or after an error.
+func (d *Decoder) small() (int, bool) {
+	if d.err != nil || d.off >= len(d.data) || d.data[d.off] >= 24 {
+		return 0, false
+	}
+	v := int(d.data[d.off])
+	d.off++
+	d.done()
+	return v, true
+}
+
+// single reads a 4-byte float that is not a NaN (NaNs take Float32's path) the way small reads
+// an integer.
+func (d *Decoder) single() (uint32, bool) {
+	o := d.off
+	if d.err != nil || o+5 > len(d.data) || d.data[o] != ibFloat32 {
+		return 0, false
+	}
+	b := uint32(d.data[o+1])<<24 | uint32(d.data[o+2])<<16 | uint32(d.data[o+3])<<8 | uint32(d.data[o+4])
+	if b&0x7f800000 == 0x7f800000 && b&0x7fffff != 0 {
+		return 0, false
+	}
+	d.off = o + 5
+	d.done()
+	return b, true
 }
 
 // Uint reads an unsigned integer no greater than max.
@@ -351,7 +387,13 @@ func (d *Decoder) body(major byte, n uint64, start int, ib byte) []byte {
 //
 //go:noinline
 func (d *Decoder) Text() string {
-	return string(d.str(majorText))
+	b := d.str(majorText)
+	if d.Intern != nil && len(b) > 0 {
+		if s, ok := d.Intern(b); ok {
+			return s
+		}
+	}
+	return string(b)
 }
 
 // ByteString reads a byte string. The result ALIASES the input (its capacity is clipped, so

@@ -99,7 +99,11 @@ func (e *Encoder) Struct(p unsafe.Pointer, s *Struct) {
 			continue
 		}
 		n++
-		e.Uint(uint64(f.Key))
+		if f.Key < 24 { // a one-byte head, written without a call: calls are dear in WebAssembly
+			e.buf = append(e.buf, f.Key)
+		} else {
+			e.Uint(uint64(f.Key))
+		}
 		e.value(q, f.Kind, f)
 	}
 	e.MapEnd(pos, n)
@@ -147,7 +151,11 @@ func (e *Encoder) value(p unsafe.Pointer, k Kind, f *Field) {
 	case KindFloat64:
 		e.Float64(*(*float64)(p))
 	case KindUint8, KindUint16, KindUint32, KindUint64:
-		e.Uint(load(p, k))
+		if v := load(p, k); v < 24 {
+			e.buf = append(e.buf, byte(v)) // the commonest item: no call
+		} else {
+			e.Uint(v)
+		}
 	case KindInt8, KindInt16, KindInt32, KindInt64:
 		sh := 64 - bits(k)
 		e.Int(int64(load(p, k)<<sh) >> sh)
@@ -208,7 +216,16 @@ func (d *Decoder) Struct(p unsafe.Pointer, s *Struct) {
 	var seen KeySet
 	next := 0 // keys come ascending from every encoder we know: look from after the last match
 	for n := d.MapHeader(); n > 0; n-- {
-		k := d.Key(&seen)
+		k, ok := d.small()
+		switch {
+		case !ok:
+			k = d.Key(&seen)
+		case seen&(1<<k) != 0:
+			d.fail(ErrDupKey, d.off-1, byte(k))
+			k = -1
+		default:
+			seen |= 1 << k
+		}
 		var f *Field
 		for j := range s.Fields {
 			i := next + j
@@ -226,6 +243,9 @@ func (d *Decoder) Struct(p unsafe.Pointer, s *Struct) {
 		}
 		d.value(unsafe.Add(p, f.Off), f.Kind, f)
 	}
+	if d.reuse {
+		clearUnseen(p, s, seen)
+	}
 }
 
 // value reads a value of kind k into p; f describes the field (nil for a slice element).
@@ -236,42 +256,124 @@ func (d *Decoder) value(p unsafe.Pointer, k Kind, f *Field) {
 	case KindString:
 		*(*string)(p) = d.Text()
 	case KindFloat32:
+		if b, ok := d.single(); ok {
+			*(*float32)(p) = math.Float32frombits(b)
+			return
+		}
 		*(*float32)(p) = d.Float32()
 	case KindFloat64:
 		*(*float64)(p) = d.Float64()
 	case KindUint8, KindUint16, KindUint32, KindUint64:
+		if v, ok := d.small(); ok {
+			store(p, k, uint64(v))
+			return
+		}
 		store(p, k, d.Uint(math.MaxUint64>>(64-bits(k))))
 	case KindInt8, KindInt16, KindInt32, KindInt64:
 		max := int64(math.MaxInt64 >> (64 - bits(k)))
 		store(p, k, uint64(d.Int(-max-1, max)))
 	case KindBytes:
-		*(*[]byte)(p) = DecodeBytes(d)
+		b := (*[]byte)(p)
+		if d.reuse && *b != nil {
+			*b = decodeBytesInto(d, (*b)[:0])
+		} else {
+			*b = DecodeBytes(d)
+		}
 	case KindStruct:
 		d.Struct(p, f.Type)
 	case KindPtr:
+		q := *(*unsafe.Pointer)(p)
 		if d.SkipNull() {
+			*(*unsafe.Pointer)(p) = nil
 			return
 		}
-		q := f.Type.New(1)
-		*(*unsafe.Pointer)(p) = q
-		d.Struct(q, f.Type)
+		if q == nil || !d.reuse {
+			q = f.Type.New(1)
+			*(*unsafe.Pointer)(p) = q
+		}
+		d.Struct(q, f.Type) // a reused target was cleared by zeroKeep
 	default: // KindSlice, KindStructs
+		h := (*sliceHeader)(p)
 		n := d.arrayLen()
 		if n < 0 {
+			*h = sliceHeader{}
 			return
 		}
-		var q unsafe.Pointer
-		if k == KindStructs {
-			q = f.Type.New(n)
-		} else {
-			q = newElems(f.Elem, n)
+		switch {
+		case d.reuse && h.data != nil && h.cap >= n:
+			h.len = n
+		case k == KindStructs:
+			*h = sliceHeader{f.Type.New(n), n, n}
+		default:
+			*h = sliceHeader{newElems(f.Elem, n), n, n}
 		}
-		*(*sliceHeader)(p) = sliceHeader{q, n, n}
+		q := h.data
 		for i := range n {
 			if k == KindStructs {
-				d.Struct(unsafe.Add(q, uintptr(i)*f.Type.Size), f.Type)
+				e := unsafe.Add(q, uintptr(i)*f.Type.Size)
+				if d.reuse {
+					zeroKeep(e, f.Type) // a reused element holds an earlier value
+				}
+				d.Struct(e, f.Type)
 			} else {
 				d.value(unsafe.Add(q, uintptr(i)*elemSize[f.Elem]), f.Elem, nil)
+			}
+		}
+	}
+}
+
+// Reuse reads a map keyed by field number into the struct at p, described by s, like [Decoder.Struct]
+// after a reset to zero, except that it keeps the memory the struct's earlier value held: slices
+// whose capacity suffices and the targets of pointers are decoded into, not allocated anew. What
+// was decoded equals what Struct gives, but for one thing: an absent omitempty slice is empty,
+// not nil (both encode alike). Reusing is for a caller that decodes one message type over and
+// over (the wasm module's requests and profiles), where every allocation is dear: the struct
+// must own its memory, as nothing else may see it overwritten.
+func (d *Decoder) Reuse(p unsafe.Pointer, s *Struct) {
+	zeroKeep(p, s)
+	d.reuse = true
+	d.Struct(p, s)
+	d.reuse = false
+}
+
+// zeroKeep zeroes the struct at p, described by s, keeping the backing arrays of its slices (at
+// length 0) and the targets of its pointers (cleared the same way).
+func zeroKeep(p unsafe.Pointer, s *Struct) {
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		q := unsafe.Add(p, f.Off)
+		switch f.Kind {
+		case KindBytes, KindSlice, KindStructs:
+			(*sliceHeader)(q).len = 0
+		case KindPtr:
+			if t := *(*unsafe.Pointer)(q); t != nil {
+				zeroKeep(t, f.Type)
+			}
+		case KindStruct:
+			zeroKeep(q, f.Type)
+		case KindString:
+			*(*string)(q) = ""
+		default:
+			store(q, f.Kind, 0) // bits gives bool 8, float32 32 and float64 64: zero bits of the field's size
+		}
+	}
+}
+
+// clearUnseen makes the fields of the struct at p that the map left out what Struct leaves them:
+// nil for pointers and for slices that are not omitempty (omitempty ones keep their memory).
+func clearUnseen(p unsafe.Pointer, s *Struct, seen KeySet) {
+	for i := range s.Fields {
+		f := &s.Fields[i]
+		if seen&(1<<f.Key) != 0 {
+			continue
+		}
+		q := unsafe.Add(p, f.Off)
+		switch f.Kind {
+		case KindPtr:
+			*(*unsafe.Pointer)(q) = nil
+		case KindBytes, KindSlice, KindStructs:
+			if !f.Omit {
+				*(*sliceHeader)(q) = sliceHeader{}
 			}
 		}
 	}
@@ -326,4 +428,16 @@ func DecodeBytes(d *Decoder) []byte {
 		return nil
 	}
 	return append(make([]byte, 0, len(b)), b...)
+}
+
+// decodeBytesInto is DecodeBytes into dst's memory when it is large enough.
+func decodeBytesInto(d *Decoder, dst []byte) []byte {
+	if d.SkipNull() {
+		return nil
+	}
+	b := d.ByteString()
+	if d.err != nil {
+		return nil
+	}
+	return append(dst, b...)
 }

@@ -117,6 +117,8 @@ func equal(a, b reflect.Value) bool {
 // code) and cborx.EncMode write the same bytes, and both decoders read them back to the value.
 func TestDifferential(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
+	var reused All // decoded into with Reuse, value after value: it holds the memory of the last
+	var d minicbor.Decoder
 	for i := range 3000 {
 		var v All
 		fill(r, reflect.ValueOf(&v).Elem(), 2)
@@ -138,6 +140,14 @@ func TestDifferential(t *testing.T) {
 		}
 		if again := minicbor.Marshal(nil, &m); !bytes.Equal(again, mb) {
 			t.Fatalf("value %d: re-encoding differs", i)
+		}
+		d.Reset(mb, minicbor.DefaultLimits)
+		reused.DecodeCBORReuse(&d)
+		if err := d.Finish(); err != nil {
+			t.Fatalf("value %d: Reuse: %v", i, err)
+		}
+		if again := minicbor.Marshal(nil, &reused); !bytes.Equal(again, mb) {
+			t.Fatalf("value %d: decoded with Reuse over the previous value, it encodes differently\nwant %x\ngot  %x", i, mb, again)
 		}
 	}
 }

@@ -66,6 +66,9 @@ func (x *All) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborAll)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *All) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborAll) }
+
 var cborInner = minicbor.Struct{Size: unsafe.Sizeof(Inner{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Inner, n))) },
 	Fields: []minicbor.Field{
@@ -82,6 +85,9 @@ func (x *Inner) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborInner)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Inner) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborInner) }
+
 var cborOnlyOmit = minicbor.Struct{Size: unsafe.Sizeof(OnlyOmit{}),
 	Fields: []minicbor.Field{
 		{Off: unsafe.Offsetof(OnlyOmit{}.X), Key: 0, Kind: minicbor.KindInt8, Omit: true},
@@ -97,6 +103,9 @@ func (x *OnlyOmit) DecodeCBOR(d *minicbor.Decoder) {
 	d.Struct(unsafe.Pointer(x), &cborOnlyOmit)
 }
 
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *OnlyOmit) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborOnlyOmit) }
+
 var cborEmpty = minicbor.Struct{Size: unsafe.Sizeof(Empty{}),
 	Fields: []minicbor.Field{}}
 
@@ -108,6 +117,9 @@ func (x *Empty) DecodeCBOR(d *minicbor.Decoder) {
 	*x = Empty{}
 	d.Struct(unsafe.Pointer(x), &cborEmpty)
 }
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Empty) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborEmpty) }
 
 func init() {
 	cborAll.Fields[42].Type = &cborAll

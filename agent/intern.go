@@ -1,0 +1,58 @@
+package agent
+
+import (
+	"unsafe"
+
+	"github.com/presage-dev/presage/models"
+)
+
+// internTable holds the ids that requests and profiles repeat: the bundle's items, categories,
+// campaigns, slots, variants and segments. The decoder asks it for a text before allocating one
+// (minicbor.Decoder.Intern), so that an ordinary request or profile decodes without allocating a
+// string: in WebAssembly an allocation costs about as much as decoding the whole item.
+type internTable struct {
+	strs []string
+	byID idTable // 32-bit hash → index in strs; a string whose hash is taken is not interned
+}
+
+func newInternTable(b *models.Bundle) internTable {
+	strs := make([]string, 0, len(b.Items)+len(b.Categories)+3*len(b.Campaigns)+len(b.Segments))
+	strs = append(append(strs, b.Items...), b.Categories...)
+	for i := range b.Campaigns {
+		c := &b.Campaigns[i]
+		strs = append(strs, c.ID, c.Slot)
+		for j := range c.Variants {
+			strs = append(strs, c.Variants[j].ID)
+		}
+	}
+	for i := range b.Segments {
+		strs = append(strs, b.Segments[i].Name)
+	}
+	bits := uint32(1)
+	for 1<<bits < 2*len(strs) {
+		bits++
+	}
+	t := internTable{strs: strs, byID: idTable{slots: make([]keyIndex, 1<<bits), shift: 32 - bits}}
+	mask := uint32(len(t.byID.slots) - 1)
+next:
+	for i, id := range strs {
+		h := hashID(id)
+		s := t.byID.home(h)
+		for ; t.byID.slots[s].idx != 0; s = (s + 1) & mask {
+			if t.byID.slots[s].key == h {
+				continue next // the same id again, or a collision: the first one is kept
+			}
+		}
+		t.byID.slots[s] = keyIndex{h, uint32(i) + 1}
+	}
+	return t
+}
+
+// lookup returns the table's copy of the string b spells, if it has one. It does not keep b.
+func (t *internTable) lookup(b []byte) (string, bool) {
+	v := unsafe.String(unsafe.SliceData(b), len(b))
+	if i, ok := t.byID.lookup(hashID(v)); ok && t.strs[i] == v {
+		return t.strs[i], true
+	}
+	return "", false
+}
