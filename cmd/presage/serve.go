@@ -41,6 +41,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fl.String("log-format", "json", "log format: json or text")
 	logLevel := fl.String("log-level", "info", "log level: debug, info, warn or error")
 	grace := fl.Duration("shutdown-timeout", 30*time.Second, "how long a shutdown waits for requests in flight")
+	retrainSites := fl.String("retrain-sites", "", "comma-separated sites the schedule retrains (\"\" is the default site: use -retrain-sites=,); needs -key")
+	retrainEvery := fl.Duration("retrain-every", 0, "retrain a scheduled site when this long has passed since its last retraining (0: never on time)")
+	retrainBatches := fl.Int64("retrain-batches", 0, "retrain a scheduled site when this many new batches arrived (0: never on volume)")
 	if err := parse(fl, args); err != nil {
 		return err
 	}
@@ -74,6 +77,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg := server.Config{
 		Origins: splitList(*origins), MaxBodyBytes: *maxBody, Rate: *rate, Burst: *burst, ClientIPHeader: *ipHeader,
 		KAnonymity: *kAnon, DedupDays: int32(*dedupDays), BundleMaxAge: *maxAge, Committers: *committers, Logger: logger,
+		Retrain: server.RetrainConfig{Every: *retrainEvery, MinBatches: *retrainBatches},
+	}
+	if *retrainSites != "" || *retrainEvery > 0 || *retrainBatches > 0 {
+		cfg.Retrain.Sites = strings.Split(*retrainSites, ",")
+		if *keyFile == "" {
+			return usagef("retraining publishes bundles it signs: give -key")
+		}
 	}
 	if *keyFile != "" {
 		k, err := signing.LoadPrivate(*keyFile)

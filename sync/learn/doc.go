@@ -1,7 +1,10 @@
-// Package learn turns the learning agents sent into the next bundle. Today: the traffic split of
-// bandit campaigns, from their conversions per variant (batched Thompson sampling). The merge of
-// federated model updates, co-occurrences and customer summaries, and the retraining scheduler that
-// evaluates a candidate before publishing it, come next (issue 4, section 2).
+// Package learn turns the learning agents sent into the next bundle. Compile builds the campaigns
+// the admin API defines into the serving bundle, resolving their predicates by name; Reallocate moves
+// the traffic split of bandit campaigns toward the variants that convert best (batched Thompson
+// sampling); Retrain does both and checks each move on evidence held back from it, so that the sync
+// server publishes a candidate only when it changes something and does not convert worse than the
+// bundle serving (sync/server: Server.Retrain and its schedule). The merge of federated model
+// updates, co-occurrences and customer summaries is issue 4, section 2's remaining work.
 //
 // It works on aggregates only (store.ReportCell: campaign × variant × segment counts, already cut at
 // the k-anonymity threshold), and returns a new bundle for the server to sign and publish: the agents

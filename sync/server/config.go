@@ -117,6 +117,9 @@ type Config struct {
 	// rollback (devices refuse a bundle older than the one they run).
 	SigningKey ed25519.PrivateKey
 
+	// Retrain schedules retraining (see RetrainConfig); the zero value retrains only when asked.
+	Retrain RetrainConfig
+
 	// Wasm, if set, is served as /v1/presage.wasm.
 	Wasm []byte
 
@@ -169,6 +172,11 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.CommitTimeout, DefaultCommitTimeout)
 	orDefault(&c.BundleMaxAge, DefaultBundleMaxAge)
 	orDefault(&c.BundleRefresh, DefaultBundleRefresh)
+	orDefault(&c.Retrain.WindowDays, 14)
+	orDefault(&c.Retrain.HoldBackDays, 1)
+	if c.Retrain.HoldBackDays >= c.Retrain.WindowDays {
+		return c, fmt.Errorf("server: config: retraining holds back %d of a %d-day window: nothing left to train on", c.Retrain.HoldBackDays, c.Retrain.WindowDays)
+	}
 	if c.Rate == 0 {
 		c.Rate = DefaultRate
 	}

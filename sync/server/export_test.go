@@ -24,3 +24,6 @@ var DecodeBatch = decodeBatch
 
 // Redact is what the server does to net/http's log lines.
 var Redact = redact
+
+// RetrainScheduled runs the retraining schedule once, as the maintenance loop does every minute.
+func RetrainScheduled(s *Server) { s.retrainScheduled() }

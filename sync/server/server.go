@@ -34,12 +34,13 @@ type Server struct {
 	routes  []route
 	handler http.Handler
 
-	ready    atomic.Bool
-	httpMu   sync.Mutex
-	httpSrvs []*http.Server
-	stop     chan struct{}
-	bg       sync.WaitGroup
-	shutOnce sync.Once
+	ready     atomic.Bool
+	httpMu    sync.Mutex
+	retrainMu sync.Mutex // one retraining at a time (Retrain)
+	httpSrvs  []*http.Server
+	stop      chan struct{}
+	bg        sync.WaitGroup
+	shutOnce  sync.Once
 }
 
 // route is one entry of the router. The list is the source of truth for the OpenAPI test: every
@@ -98,6 +99,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		{method: "POST", path: "/v1/admin/rollback", admin: true, h: withSite(s.rollback)},
 		{method: "GET", path: "/v1/admin/publications", admin: true, h: withSite(s.listPublications)},
 		{method: "GET", path: "/v1/admin/reports", admin: true, h: withSite(s.report)},
+		{method: "POST", path: "/v1/admin/retrain", admin: true, h: withSite(s.retrainNow)},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
@@ -108,6 +110,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		}
 		mux.Handle(pattern, s.m.instrument(pattern, h))
 	}
+	s.mountDashboard(mux) // HTML for people, not part of the API: see dashboard.go
 	mux.Handle("/", s.m.instrument("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: see /v1/openapi.json")
 	})))
@@ -216,6 +219,7 @@ func (s *Server) maintain() {
 			prune()
 		case <-sweepT.C:
 			s.lim.sweep(s.cfg.Now())
+			s.retrainScheduled()
 		}
 	}
 }

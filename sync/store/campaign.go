@@ -25,11 +25,21 @@ type Campaign struct {
 	Caps     *Caps          `json:"caps,omitempty"`
 	Start    time.Time      `json:"start,omitzero"` // zero: always
 	End      time.Time      `json:"end,omitzero"`   // zero: never
+	// Allocation is how traffic is split between the variants: AllocFixed (the weights as given,
+	// the default) or AllocBandit (the server's retraining moves the weights toward the variants
+	// that convert best, by Thompson sampling; the given weights are the first split).
+	Allocation string `json:"allocation,omitempty"`
 
 	Revision int64     `json:"revision"` // incremented by every update; an update must name the one it replaces
 	Created  time.Time `json:"created"`
 	Updated  time.Time `json:"updated"`
 }
+
+// Allocations of traffic between a campaign's variants.
+const (
+	AllocFixed  = "fixed"
+	AllocBandit = "bandit"
+)
 
 // CampaignStatus says whether a campaign goes into the next bundle.
 type CampaignStatus string
@@ -110,6 +120,8 @@ func (c *Campaign) Validate() error {
 		return bad("end %s is not after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339))
 	case len(c.When) > 32:
 		return bad("%d predicates, at most 32", len(c.When))
+	case c.Allocation != "" && c.Allocation != AllocFixed && c.Allocation != AllocBandit:
+		return bad("allocation %q: want fixed or bandit", c.Allocation)
 	}
 	seen := make(map[string]bool, len(c.Variants))
 	for i, v := range c.Variants {
