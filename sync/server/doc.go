@@ -15,6 +15,10 @@
 //   - /v1/admin/...: campaigns, bundle versions (upload, publish, rollback), publication history,
 //     reports with the k-anonymity threshold. JSON, bearer token (401 without).
 //   - /healthz, /readyz, /metrics (Prometheus).
+//   - /dashboard: HTML for people, not part of the JSON API (so not in openapi.json): campaigns
+//     with credible intervals, bandit allocation per published version, model versions, segment
+//     sizes, ingest health; inline SVG, no JavaScript. Admin token as a bearer token or, once, in
+//     the login form or ?token=, which starts a session cookie (see dashboard.go).
 //
 // # Group commit
 //
@@ -31,9 +35,10 @@
 //
 // # Privacy
 //
-// The server sets no cookie, and stores and logs neither client addresses nor user agents. The
-// rate limiter keys its buckets by a keyed hash of the address (a /64 for IPv6), in memory only.
-// Reports leave out every cell to which fewer than Config.KAnonymity batches contributed.
+// The server sets no cookie on visitors (the dashboard's session cookie is an admin's), and stores
+// and logs neither client addresses nor user agents. The rate limiter keys its buckets by a keyed
+// hash of the address (a /64 for IPv6), in memory only. Reports leave out every cell to which fewer
+// than Config.KAnonymity batches contributed.
 //
 // # Invariants
 //

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/browsertest"
 	"github.com/presage-dev/presage/internal/cborx"
 	"github.com/presage-dev/presage/internal/pgtest"
 	"github.com/presage-dev/presage/models"
@@ -26,7 +27,11 @@ import (
 	"github.com/presage-dev/presage/sync/store"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	browsertest.Stop() // the dashboard test's browser, if it started one
+	os.Exit(code)
+}
 
 // token is the admin token of test servers.
 const token = "test-admin-token-0123456789"

@@ -24,6 +24,7 @@ type metrics struct {
 	groupSize  prometheus.Histogram
 	commitErrs prometheus.Counter
 	handler    http.Handler
+	gatherer   prometheus.Gatherer // what handler serves; the dashboard reads the ingest counters from it
 }
 
 // Rejection reasons of POST /v1/batches, the values of presage_ingest_rejected_total's label.
@@ -84,7 +85,7 @@ func newMetrics(reg prometheus.Registerer, gat prometheus.Gatherer, queueDepth f
 	for _, r := range []string{reasonOrigin, reasonMediaType, reasonRateLimited, reasonTooLarge, reasonDecode, reasonInvalid, reasonUnavailable} {
 		m.rejected.WithLabelValues(r)
 	}
-	m.handler = promhttp.HandlerFor(gat, promhttp.HandlerOpts{})
+	m.handler, m.gatherer = promhttp.HandlerFor(gat, promhttp.HandlerOpts{}), gat
 	return m, nil
 }
 

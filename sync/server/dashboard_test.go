@@ -1,0 +1,286 @@
+package server_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/internal/browsertest"
+	"github.com/presage-dev/presage/models"
+	"github.com/presage-dev/presage/models/signing"
+	"github.com/presage-dev/presage/sync/server"
+	"github.com/presage-dev/presage/sync/store"
+)
+
+// hostileID is a campaign, variant and segment name as a device may send it: the dashboard must
+// show it as text.
+const hostileID = `<script>alert(1)</script>`
+
+// dashboardServer is a server over a SQLite store seeded with a site's learning, campaigns and
+// three published bundle versions, with a k-anonymity threshold of 5 batches.
+func dashboardServer(t testing.TB) *server.Server {
+	t.Helper()
+	ctx := context.Background()
+	st := sqliteStore(t)
+	key := newKey(t, 7)
+	cfg := testConfig()
+	cfg.KAnonymity = 5
+	cfg.SigningKey = key // its public half is trusted
+	s := newServer(t, st, cfg)
+
+	if err := st.CreateCampaign(ctx, &store.Campaign{Site: "shop", ID: "banner", Name: "Home banner", Status: store.StatusActive,
+		Slot: "hero", Holdout: 1000, Variants: []store.Variant{{ID: "A", Weight: 1}, {ID: "B", Weight: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	// The bandit moves traffic from B to A over three versions.
+	for i, w := range [][2]uint16{{5000, 5000}, {7000, 3000}, {9000, 1000}} {
+		v := uint64(i + 1)
+		b := &models.Bundle{Format: models.FormatVersion, Version: v, Created: now.Unix() - 3600 + int64(i), Site: "shop",
+			Campaigns: []models.Campaign{{ID: "banner", Slot: "hero", Holdout: 1000,
+				Variants: []models.Variant{{ID: "A", Weight: w[0]}, {ID: "B", Weight: w[1]}}}}}
+		if err := b.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddBundle(ctx, signing.Sign(b, key)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Publish(ctx, "shop", v); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var batches []*wire.Batch
+	add := func(n int, cell wire.Cell) {
+		for range n {
+			batches = append(batches, &wire.Batch{ID: batchID(len(batches) + 1), Site: "shop", Bundle: 3, Day: today, Cells: []wire.Cell{cell}})
+		}
+	}
+	add(10, wire.Cell{Campaign: "banner", Segment: "vip", Exposures: 10, Conversions: 1})               // holdout: 10 %
+	add(10, wire.Cell{Campaign: "banner", Variant: "A", Segment: "vip", Exposures: 10, Conversions: 2}) // A: 20 %
+	add(10, wire.Cell{Campaign: "banner", Variant: "A", Exposures: 10, Conversions: 2})
+	add(10, wire.Cell{Campaign: "banner", Variant: "B", Segment: "vip", Exposures: 10, Conversions: 0}) // B: 0 %
+	add(6, wire.Cell{Campaign: hostileID, Variant: hostileID, Segment: hostileID, Exposures: 3, Conversions: 1})
+	add(4, wire.Cell{Campaign: "rare-campaign", Variant: "A", Segment: "rare-segment", Exposures: 1}) // under k: never shown
+	for _, b := range batches {
+		if err := store.CheckBatch(b, today, 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Ingest(ctx, batches); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestDashboardAuth(t *testing.T) {
+	s := newServer(t, sqliteStore(t), testConfig())
+	h := s.Handler()
+	// session signs in with ?token= and returns the cookie the server set.
+	session := func(t *testing.T) *http.Cookie {
+		w := do(h, "GET", "/dashboard?token="+url.QueryEscape(token), nil)
+		if w.Code != http.StatusSeeOther || len(w.Result().Cookies()) != 1 {
+			t.Fatalf("sign in: %d, cookies %v", w.Code, w.Result().Cookies())
+		}
+		return w.Result().Cookies()[0]
+	}
+	tests := []struct {
+		name     string
+		method   string
+		target   string
+		body     string
+		header   func(t *testing.T) []string
+		code     int
+		location string // for redirects
+		cookie   bool   // a session cookie is set
+	}{
+		{name: "no token: the login form", method: "GET", target: "/dashboard", code: 401},
+		{name: "campaign page needs it too", method: "GET", target: "/dashboard/campaigns/x", code: 401},
+		{name: "wrong bearer", method: "GET", target: "/dashboard", header: hdr("Authorization", "Bearer wrong-token-0123456789"), code: 401},
+		{name: "bearer", method: "GET", target: "/dashboard", header: hdr("Authorization", "Bearer "+token), code: 200},
+		{name: "wrong ?token=", method: "GET", target: "/dashboard?token=nope", code: 401},
+		{name: "?token= sets a session and drops the token", method: "GET", target: "/dashboard?site=shop&token=" + url.QueryEscape(token),
+			code: 303, location: "/dashboard?site=shop", cookie: true},
+		{name: "session cookie", method: "GET", target: "/dashboard", code: 200,
+			header: func(t *testing.T) []string { return []string{"Cookie", session(t).String()} }},
+		{name: "forged cookie", method: "GET", target: "/dashboard", code: 401,
+			header: hdr("Cookie", "presage_dashboard=99999999999.AAAA")},
+		{name: "cookie of another token", method: "GET", target: "/dashboard", code: 401,
+			header: func(t *testing.T) []string {
+				c := session(t)
+				c.Value = strings.Replace(c.Value, ".", ".x", 1)
+				return []string{"Cookie", c.String()}
+			}},
+		{name: "login form post", method: "POST", target: "/dashboard/login", body: "token=" + url.QueryEscape(token) + "&next=%2Fdashboard%3Fsite%3Dshop",
+			header: hdr("Content-Type", "application/x-www-form-urlencoded"), code: 303, location: "/dashboard?site=shop", cookie: true},
+		{name: "login never redirects off the dashboard", method: "POST", target: "/dashboard/login", body: "token=" + url.QueryEscape(token) + "&next=%2F%2Fevil.example%2Fdashboard",
+			header: hdr("Content-Type", "application/x-www-form-urlencoded"), code: 303, location: "/dashboard", cookie: true},
+		{name: "login with a wrong token", method: "POST", target: "/dashboard/login", body: "token=wrong",
+			header: hdr("Content-Type", "application/x-www-form-urlencoded"), code: 401},
+		{name: "cross-origin login", method: "POST", target: "/dashboard/login", body: "token=" + url.QueryEscape(token),
+			header: hdr("Content-Type", "application/x-www-form-urlencoded", "Origin", "https://evil.example"), code: 403},
+		{name: "login form", method: "GET", target: "/dashboard/login", code: 200},
+		{name: "logout", method: "POST", target: "/dashboard/logout", code: 303, location: "/dashboard/login", cookie: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var header []string
+			if tt.header != nil {
+				header = tt.header(t)
+			}
+			w := do(h, tt.method, tt.target, []byte(tt.body), header...)
+			if w.Code != tt.code {
+				t.Fatalf("%s %s: %d, want %d\n%s", tt.method, tt.target, w.Code, tt.code, w.Body)
+			}
+			if got := w.Header().Get("Location"); got != tt.location {
+				t.Errorf("Location %q, want %q", got, tt.location)
+			}
+			if w.Code == 401 && !strings.Contains(w.Body.String(), `name="token"`) {
+				t.Errorf("401 without the login form:\n%s", w.Body)
+			}
+			if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+				t.Errorf("Content-Security-Policy %q", csp)
+			}
+			cookies := w.Result().Cookies()
+			if (len(cookies) == 1) != tt.cookie {
+				t.Fatalf("cookies %v, want one: %v", cookies, tt.cookie)
+			}
+			if tt.cookie {
+				c := cookies[0]
+				if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/dashboard" || c.Secure || strings.Contains(c.Value, token) {
+					t.Errorf("cookie %s: want HttpOnly, SameSite=Strict, Path=/dashboard, not Secure over plain HTTP, no token", c)
+				}
+			}
+		})
+	}
+	t.Run("Secure over TLS", func(t *testing.T) {
+		r := httptest.NewRequest("GET", "https://sync.example/dashboard?token="+url.QueryEscape(token), nil)
+		r.TLS = &tls.ConnectionState{}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if cs := w.Result().Cookies(); len(cs) != 1 || !cs[0].Secure {
+			t.Fatalf("cookies %v: want one Secure cookie", cs)
+		}
+	})
+}
+
+func hdr(kv ...string) func(*testing.T) []string { return func(*testing.T) []string { return kv } }
+
+func TestDashboardRenders(t *testing.T) {
+	s := dashboardServer(t)
+	h := s.Handler()
+	get := func(t *testing.T, target string, code int) string {
+		t.Helper()
+		w := do(h, "GET", target, nil, "Authorization", "Bearer "+token)
+		if w.Code != code {
+			t.Fatalf("GET %s: %d, want %d\n%s", target, w.Code, code, w.Body)
+		}
+		if ct := w.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		return w.Body.String()
+	}
+	hostilePath := "/dashboard/campaigns/" + url.PathEscape(hostileID) + "?site=shop"
+	tests := []struct {
+		name   string
+		target string
+		code   int
+		want   []string
+		count  map[string]int
+	}{
+		{name: "overview", target: "/dashboard?site=shop", code: 200,
+			want: []string{`data-id="banner"`, "Home banner", "20.0 %", "10.0 %", "v1", "v3", "(no segment)", "vip",
+				"no evaluation recorded for this version", "Current publication: version <b>3</b>",
+				"&lt;script&gt;alert(1)&lt;/script&gt;", "1 cell(s) suppressed"},
+			count: map[string]int{
+				`<svg class="chart hbars"`:                2 + 1, // two campaigns' conversion charts, segments
+				`<svg class="chart plot"`:                 1 + 1, // banner's allocation, ingest per day
+				`<polygon class="area`:                    3,     // holdout, A, B
+				`no evaluation recorded for this version`: 3,
+				`<path class="interval"`:                  3 + 1, // holdout, A, B; the hostile campaign's one variant
+			}},
+		{name: "campaign page", target: "/dashboard/campaigns/banner?site=shop", code: 200,
+			want:  []string{"Campaign banner", "Per variant and segment", "holdout", "chance to beat control"},
+			count: map[string]int{`<rect class="bar`: 3, `<polygon class="area`: 3}},
+		{name: "hostile campaign page", target: hostilePath, code: 200,
+			want: []string{"Campaign &lt;script&gt;alert(1)&lt;/script&gt;", "no holdout reported"}},
+		{name: "unknown campaign", target: "/dashboard/campaigns/nope?site=shop", code: 404},
+		{name: "empty site", target: "/dashboard?site=elsewhere", code: 200,
+			want: []string{"No campaign", "No bundle stored", "No bundle published"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := get(t, tt.target, tt.code)
+			for _, s := range tt.want {
+				if !strings.Contains(body, s) {
+					t.Errorf("page lacks %q", s)
+				}
+			}
+			for s, n := range tt.count {
+				if got := strings.Count(body, s); got != n {
+					t.Errorf("%d × %q, want %d", got, s, n)
+				}
+			}
+			// Nothing hostile runs, and nothing under the k-anonymity threshold shows.
+			for _, bad := range []string{"<script", "rare-campaign", "rare-segment", "NaN"} {
+				if strings.Contains(body, bad) {
+					t.Errorf("page holds %q", bad)
+				}
+			}
+			if t.Failed() {
+				t.Logf("page:\n%s", body)
+			}
+		})
+	}
+}
+
+// TestDashboardChromium opens the dashboard in headless Chromium as a person would: ?token= once,
+// then the session cookie; it checks that the charts rendered and saves a full-page screenshot as
+// a test artifact ($PRESAGE_ARTIFACTS, else the test's temporary directory; the path is logged).
+func TestDashboardChromium(t *testing.T) {
+	browsertest.Browser(t) // skips without Chromium
+	s := dashboardServer(t)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+
+	tb := browsertest.Open(t, "")
+	tb.Navigate(ts.URL+"/dashboard?site=shop&token="+url.QueryEscape(token), "")
+	if got := browsertest.Eval[string](tb, `location.search`); got != "?site=shop" {
+		t.Errorf("location.search %q: the token should have left the address bar", got)
+	}
+	if got := browsertest.Eval[string](tb, `document.cookie`); got != "" {
+		t.Errorf("document.cookie %q: the session cookie should be HttpOnly", got)
+	}
+	bars := browsertest.Eval[int](tb, `[...document.querySelectorAll('div.campaign')].find((d) => d.dataset.id === 'banner')
+		.querySelectorAll('svg.hbars rect.bar').length`)
+	if bars != 3 {
+		t.Errorf("banner's conversion chart has %d bars, want 3 (holdout, A, B)", bars)
+	}
+	areas := browsertest.Eval[int](tb, `document.querySelectorAll('svg.plot polygon.area').length`)
+	if areas != 3 {
+		t.Errorf("allocation chart has %d areas, want 3", areas)
+	}
+	// The charts are laid out: the conversion chart has a size, and its label is text, not markup.
+	if w := browsertest.Eval[float64](tb, `document.querySelector('svg.hbars').getBoundingClientRect().width`); w < 300 {
+		t.Errorf("conversion chart is %v px wide", w)
+	}
+	if n := browsertest.Eval[int](tb, `document.querySelectorAll('script').length`); n != 0 {
+		t.Errorf("%d script elements in the page: a hostile id was not escaped", n)
+	}
+	tb.Screenshot("dashboard")
+
+	tb.Navigate(ts.URL+"/dashboard/campaigns/banner?site=shop", "") // the cookie alone
+	if got := browsertest.Eval[string](tb, `document.querySelector('h1').textContent`); got != "Campaign banner" {
+		t.Errorf("campaign page h1 %q", got)
+	}
+	tb.Screenshot("campaign")
+	for _, u := range tb.Requests() {
+		if !strings.HasPrefix(u, ts.URL+"/") {
+			t.Errorf("the dashboard requested %s: nothing may come from elsewhere", u)
+		}
+	}
+}
