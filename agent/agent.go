@@ -48,6 +48,7 @@ type Agent struct {
 	enc      minicbor.Encoder
 	dec      minicbor.Decoder
 	primary  string // first segment the visitor belongs to: the learning buffer's segment
+	fx       Vector // an example's features for federated learning (federated.go)
 }
 
 // compiled is the bundle resolved against the agent: features by id, items and categories by hash.
@@ -61,6 +62,8 @@ type compiled struct {
 	projection []float64               // the appetence fold-in projection, computed from the factors
 	inputs     inputIndex              // tabular models' request inputs (inputs.go)
 	strs       internTable             // the bundle's ids, for the decoder to intern (intern.go)
+	fed        int                     // length of FedState.Sums: 0 without a federated model (federated.go)
+	clip       float64                 // the federated models' joint clip bound C
 }
 
 type keyIndex struct {
@@ -131,6 +134,7 @@ func compile(b *models.Bundle) (compiled, error) {
 		cb.neighbours = b.Neighbours.Table()
 	}
 	cb.strs = newInternTable(b)
+	compileFed(b, &cb)
 	var err error
 	if cb.items, err = index(b.Items, "items"); err != nil {
 		return cb, err

@@ -181,12 +181,16 @@ const maxSavedBytes = 4096
 
 // shed drops the least needed part of the profile when its encoding outgrows maxSavedBytes (long
 // campaign, variant or segment ids): the oldest learning cell first, counted as dropped, then the
-// exposure shown longest ago. It reports whether it dropped anything.
+// federated-learning state, then the exposure shown longest ago. It reports whether it dropped anything.
 func (a *Agent) shed() bool {
 	p := &a.p
 	if len(p.Learn) > 0 {
 		p.Dropped += p.Learn[0].Exposures + p.Learn[0].Conversions
 		p.Learn = append(p.Learn[:0], p.Learn[1:]...)
+		return true
+	}
+	if p.Fed != nil { // federated.go: the day's gradient sums and a pending example
+		p.Fed = nil
 		return true
 	}
 	if len(p.Exposures) > 0 {
@@ -235,6 +239,9 @@ func (a *Agent) Info() *wire.BundleInfo {
 	}
 	for i := range b.Tabular { // inputs.go
 		info.Models = append(info.Models, b.Tabular[i].Name)
+	}
+	for i := range b.Uplift {
+		info.Models = append(info.Models, b.Uplift[i].Name)
 	}
 	for i := range b.Segments {
 		info.Segments = append(info.Segments, b.Segments[i].Name)

@@ -291,6 +291,7 @@ func (a *Agent) Drain(now int64, seed uint64) *wire.Batch {
 		bt.Cells = append(bt.Cells, wire.Cell{Campaign: c.Campaign, Variant: c.Variant, Segment: c.Segment,
 			Exposures: c.Exposures, Conversions: c.Conversions, Revenue: c.Revenue})
 	}
+	a.fedDrain(bt, now) // federated.go
 	a.p.Learn, a.p.Dropped = nil, 0
 	return bt
 }

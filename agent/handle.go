@@ -153,7 +153,7 @@ func (a *Agent) apply(e *wire.Event, now int64, tz int16) {
 	if e.Type == wire.EventConsent {
 		p.Consent = uint8(e.Consent)
 		if a.consent() != wire.ConsentFull {
-			p.Learn, p.Dropped = nil, 0 // learning leaves the device only while consent is full
+			p.Learn, p.Dropped, p.Fed = nil, 0, nil // learning leaves the device only while consent is full
 		}
 		p.Last = t
 		return
@@ -164,6 +164,9 @@ func (a *Agent) apply(e *wire.Event, now int64, tz int16) {
 	}
 	s.TZ = tz
 	a.decayTo(t)
+	if e.Type == wire.EventCheckout || e.Type == wire.EventPurchase {
+		a.fedTrigger(s, t, e.Type == wire.EventPurchase) // federated.go
+	}
 	switch e.Type {
 	case wire.EventArrival:
 		ch := e.Channel
@@ -265,6 +268,7 @@ func (a *Agent) purchase(e *wire.Event, t int64) {
 func (a *Agent) startSession(t int64) *Session {
 	p := &a.p
 	if p.Session != nil {
+		a.fedClose(p.Session) // federated.go: the session's label is known
 		p.PrevVisit = p.Session.Last
 	}
 	p.Visits++

@@ -12,6 +12,8 @@ import (
 // number) (0 below 0), and "Col=Value" for one level of a category, exactly as the trainer names
 // its encoded columns, so that training and serving read the same features. A bundle feature that is an agent feature reads the agent's value from the last
 // Handle unless an input of the same name overrides it. OpScore scores them; Handle does not.
+// Uplift models (models.Bundle.Uplift) read the same inputs and answer, after the tabular models,
+// one score each: the difference of their treated and control probabilities.
 
 // notAgentFeature marks, in compiled.featOf, a bundle feature that is no agent feature: a request
 // input, which only tabular models may read.
@@ -58,12 +60,17 @@ func compileInputs(b *models.Bundle, cb *compiled) error {
 	if bad >= 0 {
 		return msg.Errorf(models.ErrBadBundle, "features[%d]: unknown feature %q (%s reads agent features only)", bad, b.Features[bad], who)
 	}
-	if len(b.Tabular) == 0 {
+	if len(b.Tabular) == 0 && len(b.Uplift) == 0 {
 		return nil
 	}
 	for m := range b.Tabular {
 		if len(b.Tabular[m].Name) > maxIDLen {
 			return msg.Errorf(models.ErrBadBundle, "tabular[%d]: name longer than %d bytes", m, maxIDLen)
+		}
+	}
+	for m := range b.Uplift {
+		if len(b.Uplift[m].Name) > maxIDLen {
+			return msg.Errorf(models.ErrBadBundle, "uplift[%d]: name longer than %d bytes", m, maxIDLen)
 		}
 	}
 	var err error
@@ -85,7 +92,7 @@ func (a *Agent) ScoreInputs(req *wire.Request) (*wire.Answer, error) {
 	in := &a.cb.inputs
 	ans := &in.answer
 	*ans = wire.Answer{Scores: ans.Scores[:0]}
-	if len(b.Tabular) == 0 {
+	if len(b.Tabular) == 0 && len(b.Uplift) == 0 {
 		return ans, nil
 	}
 	x := in.x
@@ -115,6 +122,11 @@ func (a *Agent) ScoreInputs(req *wire.Request) (*wire.Answer, error) {
 		// Tabular models index x by bundle feature: their Features are their columns.
 		p := detmath.Sigmoid(lr.Logit(x, lr.Features))
 		ans.Scores = append(ans.Scores, wire.Score{Model: lr.Name, Value: float32(p)})
+	}
+	for m := range b.Uplift {
+		// One score per uplift model: p(treated) − p(control), in [−1, 1].
+		u := &b.Uplift[m]
+		ans.Scores = append(ans.Scores, wire.Score{Model: u.Name, Value: float32(u.Value(x))})
 	}
 	return ans, nil
 }

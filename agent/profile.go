@@ -2,7 +2,7 @@ package agent
 
 import "github.com/presage-dev/presage/agent/wire"
 
-//go:generate go run ../internal/cborgen -type Profile,Session,Affinity,CartLine,Exposure,LearnCell
+//go:generate go run ../internal/cborgen -type Profile,Session,Affinity,CartLine,Exposure,LearnCell,FedState
 
 // profileVersion is written into every saved profile; a profile of another version is discarded
 // (the visitor starts afresh) rather than misread.
@@ -48,6 +48,18 @@ type Profile struct {
 	Dropped    uint32      `cbor:"22,keyasint,omitempty"` // learning lost to a full buffer, reported at the next drain
 	Session    *Session    `cbor:"23,keyasint,omitempty"`
 	PrevVisit  int64       `cbor:"24,keyasint,omitempty"` // last event time of the previous session
+	Fed        *FedState   `cbor:"25,keyasint,omitempty"` // federated learning (federated.go); nil without a federated model
+}
+
+// FedState is what federated learning keeps between calls (federated.go): the day's clipped budget,
+// the example of the session awaiting its label, and the day's gradient sums.
+type FedState struct {
+	Bundle  uint64    `cbor:"1,keyasint"`           // the bundle version Sums are gradients at
+	Day     int32     `cbor:"2,keyasint,omitempty"` // Unix day of Spent
+	Spent   float32   `cbor:"3,keyasint,omitempty"` // L2 norm synced that day, at most the clip bound
+	Session int64     `cbor:"4,keyasint,omitempty"` // Start of the session whose example is taken (or pending)
+	Pending []float32 `cbor:"5,keyasint,omitempty"` // that example's features (NumFeatures) while its label is open
+	Sums    []float32 `cbor:"6,keyasint,omitempty"` // the gradient sums, federated models in bundle order
 }
 
 // Session is the hot part of the profile: the current visit.
@@ -167,6 +179,7 @@ func sanitize(p *Profile) {
 		cells = append(cells, c)
 	}
 	p.Learn = cells
+	sanitizeFed(p)
 	if !finite64(p.Revenue) || p.Revenue < 0 || p.Revenue > maxRevenue {
 		p.Revenue = 0
 	}

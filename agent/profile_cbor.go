@@ -34,6 +34,7 @@ var cborProfile = minicbor.Struct{Size: unsafe.Sizeof(Profile{}),
 		{Off: unsafe.Offsetof(Profile{}.Dropped), Key: 22, Kind: minicbor.KindUint32, Omit: true},
 		{Off: unsafe.Offsetof(Profile{}.Session), Key: 23, Kind: minicbor.KindPtr, Type: &cborSession, Omit: true},
 		{Off: unsafe.Offsetof(Profile{}.PrevVisit), Key: 24, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Fed), Key: 25, Kind: minicbor.KindPtr, Type: &cborFedState, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
@@ -173,3 +174,26 @@ func (x *LearnCell) DecodeCBOR(d *minicbor.Decoder) {
 
 // DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
 func (x *LearnCell) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborLearnCell) }
+
+var cborFedState = minicbor.Struct{Size: unsafe.Sizeof(FedState{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]FedState, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(FedState{}.Bundle), Key: 1, Kind: minicbor.KindUint64},
+		{Off: unsafe.Offsetof(FedState{}.Day), Key: 2, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(FedState{}.Spent), Key: 3, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(FedState{}.Session), Key: 4, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(FedState{}.Pending), Key: 5, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(FedState{}.Sums), Key: 6, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *FedState) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborFedState) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *FedState) DecodeCBOR(d *minicbor.Decoder) {
+	*x = FedState{}
+	d.Struct(unsafe.Pointer(x), &cborFedState)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *FedState) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborFedState) }

@@ -1,6 +1,6 @@
 package models
 
-//go:generate go run ../internal/cborgen -type Envelope,Bundle,Logistic,Trees,Neighbours,Appetence,Value,Segment,Predicate,Campaign,Variant,Caps,Pressure,Settings
+//go:generate go run ../internal/cborgen -type Envelope,Bundle,Logistic,Federated,Uplift,Trees,Neighbours,Appetence,Value,Segment,Predicate,Campaign,Variant,Caps,Pressure,Settings
 
 // FormatVersion is the bundle format this code reads and writes. A bundle of another format is refused.
 const FormatVersion = 1
@@ -49,6 +49,10 @@ type Bundle struct {
 	// (presage train propensity). Their Features name request inputs: "Col" for a number,
 	// "Col=Value" for one level of a category; a name that is an agent feature reads the agent's.
 	Tabular []Logistic `cbor:"20,keyasint,omitempty"`
+	// Uplift models are tabular models of a treatment's effect (presage train uplift): OpScore
+	// answers each with one score, named by the model, after the Tabular ones. Their names are
+	// distinct from the tabular models' (see Uplift).
+	Uplift []Uplift `cbor:"21,keyasint,omitempty"`
 }
 
 // Logistic is a calibrated logistic regression over named features, with standardisation and
@@ -62,6 +66,29 @@ type Logistic struct {
 	Weights  []float32 `cbor:"3,keyasint,omitempty"`
 	Bias     float32   `cbor:"4,keyasint,omitempty"`
 	Trees    *Trees    `cbor:"5,keyasint,omitempty"`
+	// Fed, when set, makes the model learn on the devices (federated.go): each visitor's log-loss
+	// gradient at these weights is clipped and synced for the server to merge with noise.
+	Fed *Federated `cbor:"6,keyasint,omitempty"`
+}
+
+// Federated makes a propensity model learn on the devices (Logistic.Fed). Each visitor's device
+// sums, over the day's examples, the gradient of the log loss at the bundle's weights, in the
+// model's standardised coordinates zⱼ = (x[Features[j]] − Mean[j]) / Scale[j]:
+//
+//	g = Σ (p − y)·(1, z₁, …, zₙ),   p = σ(Logit(x)),
+//
+// clips it to L2 norm Clip per visitor per day, and syncs it (wire.ModelUpdate); the sync server
+// (sync/fed) adds Gaussian noise to the sum over visitors and steps the weights. Standardising
+// makes one clip bound fair to every feature: in raw units a feature counted in days (recency,
+// 3650 for "never ordered") would fill the whole norm and drown the others in the noise.
+//
+// Mean and Scale are public parameters of the bundle: the server sets them from data it already
+// holds (a previous central fit, a disjoint population), never from the federated visitors.
+type Federated struct {
+	Target FedTarget `cbor:"1,keyasint"`
+	Clip   float32   `cbor:"2,keyasint,omitempty"` // C, the L2 bound per visitor per day; 0 means DefaultClip
+	Mean   []float32 `cbor:"3,keyasint,omitempty"` // per model feature; empty means 0
+	Scale  []float32 `cbor:"4,keyasint,omitempty"` // per model feature, > 0; empty means 1
 }
 
 // Neighbours is an item-to-item table: for item i, its K most similar items with quantised similarity.

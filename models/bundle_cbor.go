@@ -49,6 +49,7 @@ var cborBundle = minicbor.Struct{Size: unsafe.Sizeof(Bundle{}),
 		{Off: unsafe.Offsetof(Bundle{}.Settings), Key: 18, Kind: minicbor.KindPtr, Type: &cborSettings, Omit: true},
 		{Off: unsafe.Offsetof(Bundle{}.Brand), Key: 19, Kind: minicbor.KindSlice, Elem: minicbor.KindString, Omit: true},
 		{Off: unsafe.Offsetof(Bundle{}.Tabular), Key: 20, Kind: minicbor.KindStructs, Type: &cborLogistic, Omit: true},
+		{Off: unsafe.Offsetof(Bundle{}.Uplift), Key: 21, Kind: minicbor.KindStructs, Type: &cborUplift, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
@@ -71,6 +72,7 @@ var cborLogistic = minicbor.Struct{Size: unsafe.Sizeof(Logistic{}),
 		{Off: unsafe.Offsetof(Logistic{}.Weights), Key: 3, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
 		{Off: unsafe.Offsetof(Logistic{}.Bias), Key: 4, Kind: minicbor.KindFloat32, Omit: true},
 		{Off: unsafe.Offsetof(Logistic{}.Trees), Key: 5, Kind: minicbor.KindPtr, Type: &cborTrees, Omit: true},
+		{Off: unsafe.Offsetof(Logistic{}.Fed), Key: 6, Kind: minicbor.KindPtr, Type: &cborFederated, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
@@ -84,6 +86,47 @@ func (x *Logistic) DecodeCBOR(d *minicbor.Decoder) {
 
 // DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
 func (x *Logistic) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborLogistic) }
+
+var cborFederated = minicbor.Struct{Size: unsafe.Sizeof(Federated{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Federated, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Federated{}.Target), Key: 1, Kind: minicbor.KindUint8},
+		{Off: unsafe.Offsetof(Federated{}.Clip), Key: 2, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Federated{}.Mean), Key: 3, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Federated{}.Scale), Key: 4, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *Federated) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborFederated) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *Federated) DecodeCBOR(d *minicbor.Decoder) {
+	*x = Federated{}
+	d.Struct(unsafe.Pointer(x), &cborFederated)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Federated) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborFederated) }
+
+var cborUplift = minicbor.Struct{Size: unsafe.Sizeof(Uplift{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Uplift, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(Uplift{}.Name), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(Uplift{}.Treated), Key: 2, Kind: minicbor.KindStruct, Type: &cborLogistic},
+		{Off: unsafe.Offsetof(Uplift{}.Control), Key: 3, Kind: minicbor.KindStruct, Type: &cborLogistic},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *Uplift) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborUplift) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *Uplift) DecodeCBOR(d *minicbor.Decoder) {
+	*x = Uplift{}
+	d.Struct(unsafe.Pointer(x), &cborUplift)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *Uplift) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborUplift) }
 
 var cborTrees = minicbor.Struct{Size: unsafe.Sizeof(Trees{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Trees, n))) },

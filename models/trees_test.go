@@ -126,23 +126,7 @@ func TestBundleTabular(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := base()
 			tc.edit(b)
-			err := b.Validate()
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := Decode(b.Encode())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if string(got.Encode()) != string(b.Encode()) {
-					t.Fatal("a tabular bundle does not round-trip")
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want one containing %q", err, tc.want)
-			}
+			checkValidate(t, b, tc.want) // uplift_test.go
 		})
 	}
 	t.Run("optional fields", func(t *testing.T) {

@@ -50,6 +50,9 @@ func (b *Bundle) Validate() error {
 	if err := b.validateTabular(); err != nil { // validate_trees.go
 		return err
 	}
+	if err := b.validateUplift(); err != nil { // uplift.go
+		return err
+	}
 	if err := b.Neighbours.validate(len(b.Items)); err != nil {
 		return err
 	}
@@ -176,6 +179,9 @@ func (b *Bundle) validatePropensity() error {
 	}
 	for m := range b.Propensity {
 		if err := b.Propensity[m].validateTerms(idx("propensity", m), len(b.Features)); err != nil { // validate_trees.go
+			return err
+		}
+		if err := b.Propensity[m].Fed.validate(idx("propensity", m), &b.Propensity[m]); err != nil { // federated.go
 			return err
 		}
 	}

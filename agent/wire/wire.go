@@ -1,6 +1,6 @@
 package wire
 
-//go:generate go run ../../internal/cborgen -type Event,Line,Input,Request,Reply,Error,Answer,Moment,Score,CategoryScore,Rec,Decision,CustomerValue,BundleInfo,Batch,Cell,Explanation,SlotExplanation,Check,Driver
+//go:generate go run ../../internal/cborgen -type Event,Line,Input,Request,Reply,Error,Answer,Moment,Score,CategoryScore,Rec,Decision,CustomerValue,BundleInfo,Batch,Cell,ModelUpdate,Explanation,SlotExplanation,Check,Driver
 
 // Op selects what one call across the module's ABI does.
 type Op uint32
@@ -343,6 +343,21 @@ type Batch struct {
 	Cells  []Cell `cbor:"5,keyasint,omitempty"`
 	// Dropped counts learning the device could not keep (its buffer was full): lost, but never silently.
 	Dropped uint32 `cbor:"6,keyasint,omitempty"`
+	// Updates are the visitor's federated-learning contributions (models.Federated), one per
+	// federated model of the bundle, clipped on the device; only with full consent.
+	Updates []ModelUpdate `cbor:"7,keyasint,omitempty"`
+}
+
+// ModelUpdate is one visitor's contribution to a federated propensity model under bundle
+// Batch.Bundle: the sum over the visitor's examples of the log-loss gradient in the model's
+// standardised coordinates (bias first, then one value per model feature), scaled so that the
+// visitor's updates of one day, all models together, have an L2 norm of at most the bundle's clip
+// bound C. Count is 1 in the visitor's first update of the day and 0 after, so that the sum of
+// counts is the number of visitor-days contributing: it moves by at most 1 per visitor per day.
+type ModelUpdate struct {
+	Model string    `cbor:"1,keyasint"`
+	Sum   []float32 `cbor:"2,keyasint,omitempty"`
+	Count uint32    `cbor:"3,keyasint,omitempty"`
 }
 
 // Cell is one campaign × variant × segment counter.

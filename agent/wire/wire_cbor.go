@@ -343,6 +343,7 @@ var cborBatch = minicbor.Struct{Size: unsafe.Sizeof(Batch{}),
 		{Off: unsafe.Offsetof(Batch{}.Day), Key: 4, Kind: minicbor.KindInt32, Omit: true},
 		{Off: unsafe.Offsetof(Batch{}.Cells), Key: 5, Kind: minicbor.KindStructs, Type: &cborCell, Omit: true},
 		{Off: unsafe.Offsetof(Batch{}.Dropped), Key: 6, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Batch{}.Updates), Key: 7, Kind: minicbor.KindStructs, Type: &cborModelUpdate, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
@@ -379,6 +380,28 @@ func (x *Cell) DecodeCBOR(d *minicbor.Decoder) {
 
 // DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
 func (x *Cell) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborCell) }
+
+var cborModelUpdate = minicbor.Struct{Size: unsafe.Sizeof(ModelUpdate{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]ModelUpdate, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(ModelUpdate{}.Model), Key: 1, Kind: minicbor.KindString},
+		{Off: unsafe.Offsetof(ModelUpdate{}.Sum), Key: 2, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(ModelUpdate{}.Count), Key: 3, Kind: minicbor.KindUint32, Omit: true},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *ModelUpdate) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborModelUpdate) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *ModelUpdate) DecodeCBOR(d *minicbor.Decoder) {
+	*x = ModelUpdate{}
+	d.Struct(unsafe.Pointer(x), &cborModelUpdate)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *ModelUpdate) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborModelUpdate)
+}
 
 var cborExplanation = minicbor.Struct{Size: unsafe.Sizeof(Explanation{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Explanation, n))) },

@@ -21,7 +21,10 @@ header holding a column "score" (what presage score writes), one row per row of 
 same order; --label names the outcome column of --labels (1/0, true/false, yes/no, or any value
 with --positive). It writes report.html (metrics with bootstrap intervals, ROC, cumulative gain,
 lift and reliability plots, drawn with gonum/plot), summary.json and the plots as .svg to -o, and
-prints AUC, log loss, Brier score, ECE and top-decile lift.
+prints AUC, log loss, Brier score, ECE and top-decile lift. With --treatment COL --treated VALUE,
+--scores are predicted uplifts (presage score on an uplift bundle) and --labels a randomised
+campaign's rows: it reports uplift@10/20/30 %, uplift by decile and the Qini curve and its area
+against random targeting, with pictures (and the cost-aware rule's margin with --value, --cost).
 
 The second form reproduces the published figures on a public dataset (read from --datasets,
 $PRESAGE_DATASETS or ../shared/datasets), prints them against the targets and writes the report;
@@ -58,6 +61,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fl.IntVar(&bo.Reps, "bootstrap", 1000, "bootstrap resamples for the intervals (negative: none)")
 	fl.Uint64Var(&bo.Seed, "seed", 1, "bootstrap seed")
 	bins := fl.Int("bins", 10, "reliability bins")
+	treatment := fl.String("treatment", "", "uplift: the column of --labels that tells the treated rows (--scores are predicted uplifts)")
+	treated := fl.String("treated", "", "uplift: the value of --treatment on treated rows; any other value is the control group")
+	value := fl.Float64("value", 0, "uplift: margin of one conversion, to report the cost-aware rule (0: not reported)")
+	cost := fl.Float64("cost", 0, "uplift: cost of showing the incentive to one person")
 	if err := parse(fl, args); err != nil {
 		return err
 	}
@@ -80,6 +87,12 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *out == "" {
 		*out = filepath.Join("dist", "eval", *name)
 	}
+	uplift := *treatment != "" || *treated != ""
+	if uplift {
+		if err := required(fl, "treatment", "treated"); err != nil {
+			return err
+		}
+	}
 	s, err := readColumn(*scores, *scoreCol, func(r *csvin.Reader, rec []string, col int) (float64, error) {
 		return r.Float(rec, col)
 	})
@@ -94,6 +107,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if len(s) != len(y) {
 		return usagef("%s has %d rows and %s has %d: one score per labelled row, in order", *scores, len(s), *labels, len(y))
+	}
+	if uplift {
+		return runEvalUplift(s, y, *scores, *labels, *label, *treatment, *treated, *name, *out, *value, *cost, stdout) // uplift.go
 	}
 	rep, err := eval.Binary(s, y, eval.BinaryOptions{Bins: *bins, Bootstrap: bo})
 	if err != nil {

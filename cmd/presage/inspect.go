@@ -67,6 +67,9 @@ func describeBundle(w io.Writer, b *models.Bundle, size int) {
 	for _, m := range b.Tabular {
 		fmt.Fprintf(w, "  tabular    %-14s %s (scored from request inputs)\n", m.Name, modelShape(&m)) // propensity.go
 	}
+	for _, m := range b.Uplift {
+		fmt.Fprintf(w, "  uplift     %-14s treated arm %s; control arm %s (scored from request inputs)\n", m.Name, modelShape(&m.Treated), modelShape(&m.Control))
+	}
 	if n := b.Neighbours; n != nil {
 		fmt.Fprintf(w, "  neighbours: top %d per item\n", n.K)
 	}

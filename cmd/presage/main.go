@@ -30,7 +30,8 @@ var commands = []command{
 	{"serve", "run the sync server: learning batches in, signed bundles out, admin API", runServe},
 	{"eval", "evaluate scores against outcomes, or reproduce a public dataset's figures", runEval},
 	{"clv", "fit BG/NBD and Gamma-Gamma on a transaction log, with a holdout check", runCLV},
-	{"score", "score a CSV with a bundle's tabular model, in the module (wazero)", runScore},
+	{"score", "score a CSV with a bundle's tabular or uplift model, in the module (wazero)", runScore},
+	{"simulate", "write a simulated dataset (uplift: a randomised campaign with known effects)", runSimulate},
 }
 
 // usageError marks bad input: it exits with status 2.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -111,19 +110,8 @@ func runTrainPropensity(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	b := p.Bundle()
-	now := time.Now()
-	b.Created, b.Site, b.Version = now.Unix(), *site, *version
-	if b.Version == 0 {
-		b.Version = uint64(now.Unix())
-	}
-	if err := b.Validate(); err != nil {
-		return err
-	}
-	env := signing.Sign(b, key)
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(*out, env, 0o644); err != nil {
+	env, err := writeBundle(b, key, *out, *site, *version) // uplift.go
+	if err != nil {
 		return err
 	}
 	m := &b.Tabular[0]

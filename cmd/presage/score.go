@@ -25,12 +25,12 @@ const nativeTolerance = 1e-6
 
 func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlags("score", "-bundle FILE -data FILE.csv -o FILE [flags]", stderr)
-	bundlePath := fl.String("bundle", "", "signed bundle with a tabular model (presage train propensity)")
+	bundlePath := fl.String("bundle", "", "signed bundle with a tabular model (presage train propensity) or an uplift model (presage train uplift)")
 	data := fl.String("data", "", "CSV with a header row holding the model's input columns")
 	out := fl.String("o", "", "where to write the scores: a header `score`, then one probability per input row")
 	native := fl.Bool("native", false, "score with the Go code of the models directly instead of the module")
 	compare := fl.Bool("compare", false, "score both ways and fail if they differ by more than 1e-6")
-	modelName := fl.String("model", "", "which tabular model of the bundle (default: the only one)")
+	modelName := fl.String("model", "", "which tabular or uplift model of the bundle (default: the only one)")
 	pubPath := fl.String("public-key", "", "public key that must verify the bundle (default: not verified)")
 	modulePath := fl.String("module", "", "generic module to score in (default: build ./wasm with the go command)")
 	if err := parse(fl, args); err != nil {
@@ -56,19 +56,11 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if b, err = models.Open(envelope); err != nil {
 		return usageError{fmt.Errorf("%s: %w", *bundlePath, err)}
 	}
-	m, err := tabularModel(b, *modelName)
+	sc, err := scorerOf(b, *modelName)
 	if err != nil {
 		return err
 	}
-	at := 0 // the model's position among the tabular models: OpScore answers them in bundle order
-	for at < len(b.Tabular) && &b.Tabular[at] != m {
-		at++
-	}
-	names := make([]string, len(m.Features))
-	for k, f := range m.Features {
-		names[k] = b.Features[f]
-	}
-	numeric, categorical := train.SourcesOf(names)
+	numeric, categorical := train.SourcesOf(sc.names)
 	tb, err := tabular.ReadFile(*data, tabular.Options{Numeric: numeric, Categorical: categorical})
 	if err != nil {
 		return tabularInputError(err)
@@ -79,7 +71,7 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	var scores, other []float64
 	if *native || *compare {
-		if scores, err = scoreNative(tb, m, names); err != nil {
+		if scores, err = sc.native(tb); err != nil {
 			return tabularInputError(err)
 		}
 	}
@@ -93,7 +85,7 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("no module to score in: %v (run inside the presage source tree, or pass -module)", err)
 		}
 		bar := newProgress(stderr)
-		other, err = scoreModule(ctx, mod, envelope, at, m.Name, tb, numeric, categorical, bar.Update)
+		other, err = scoreModule(ctx, mod, envelope, sc.at, sc.name, tb, numeric, categorical, bar.Update)
 		bar.Done()
 		if err != nil {
 			return err
@@ -117,8 +109,43 @@ func runScore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := writeScores(*out, scores, bits); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d scores of model %q, computed %s\n", *out, len(scores), m.Name, how)
+	fmt.Fprintf(stdout, "wrote %s: %d %s of model %q, computed %s\n", *out, len(scores), sc.what, sc.name, how)
 	return nil
+}
+
+// scorer is one model of a bundle as presage score computes it.
+type scorer struct {
+	name   string
+	what   string   // what a score is: "scores" (probabilities) or "uplifts"
+	at     int      // the model's position in OpScore's answer: the tabular models, then the uplift ones
+	names  []string // the bundle features it reads
+	native func(tb *tabular.Table) ([]float64, error)
+}
+
+// scorerOf finds the named model of b among its tabular and uplift models (the only one when name
+// is empty).
+func scorerOf(b *models.Bundle, name string) (*scorer, error) {
+	if u, at, err := upliftModel(b, name); u != nil || err != nil { // uplift.go
+		if err != nil {
+			return nil, err
+		}
+		names, native := upliftNative(b, u)
+		return &scorer{name: u.Name, what: "uplifts", at: len(b.Tabular) + at, names: names, native: native}, nil
+	}
+	m, err := tabularModel(b, name)
+	if err != nil {
+		return nil, err
+	}
+	at := 0 // the model's position among the tabular models: OpScore answers them in bundle order
+	for at < len(b.Tabular) && &b.Tabular[at] != m {
+		at++
+	}
+	names := make([]string, len(m.Features))
+	for k, f := range m.Features {
+		names[k] = b.Features[f]
+	}
+	return &scorer{name: m.Name, what: "scores", at: at, names: names,
+		native: func(tb *tabular.Table) ([]float64, error) { return scoreNative(tb, m, names) }}, nil
 }
 
 // scoreNative encodes the file as the trainer does, from the bundle's feature names, and scores

@@ -18,8 +18,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "propensity" {
 		return runTrainPropensity(ctx, args[1:], stdout, stderr) // propensity.go
 	}
+	if len(args) > 0 && args[0] == "uplift" {
+		return runTrainUplift(ctx, args[1:], stdout, stderr) // uplift.go
+	}
 	if len(args) == 0 || args[0] != "simulated" {
-		return usagef("usage: presage train simulated -key FILE -o FILE [flags], or presage train propensity -data FILE.csv -label COLUMN -key FILE -o FILE [flags]")
+		return usagef("usage: presage train simulated -key FILE -o FILE [flags], presage train propensity -data FILE.csv -label COLUMN -key FILE -o FILE [flags], " +
+			"or presage train uplift -data FILE.csv -treatment COLUMN -treated VALUE -outcome COLUMN -o FILE [flags]")
 	}
 	fl := newFlags("train simulated", "-key FILE -o FILE [flags]", stderr)
 	keyPath := fl.String("key", "", "private key that signs the bundle (presage keygen)")

@@ -222,6 +222,12 @@ func Train(ctx context.Context, cfg Config) (*models.Bundle, *Report, error) {
 	return b, report, nil
 }
 
+// Schema is a bundle with cat's catalogue, full consent by default and no model (no features
+// either): what the demo's replay runs on, for tests that fit their own models on the simulator.
+func Schema(cat *sim.Catalogue, cfg Config) *models.Bundle {
+	return schemaBundle(cat, cfg.withDefaults())
+}
+
 // schemaBundle is a bundle with the catalogue and no model: what the replay runs on.
 func schemaBundle(cat *sim.Catalogue, cfg Config) *models.Bundle {
 	b := &models.Bundle{Format: models.FormatVersion, Version: cfg.Version, Created: cfg.Created.Unix(),

@@ -390,7 +390,8 @@ export function create(o) {
     const r = raw(OP_DRAIN, encode(request()));
     const b = decode(r)[5];
     // The reply is {5: Batch} alone: its bytes after the two-byte head are the Batch as Go wrote it.
-    if (b && (b[5] || b[6]) && r[1] == 5) {
+    // Sent when it holds cells (5), a count of lost learning (6) or federated updates (7).
+    if (b && (b[5] || b[6] || b[7]) && r[1] == 5) {
       save();
       send(r.subarray(2));
     }

@@ -173,7 +173,7 @@ func (e *Edge) drain(s session, now int64, seed uint64) error {
 	if err != nil {
 		return fmt.Errorf("edge: drain: %w", err)
 	}
-	if len(b.Cells) == 0 && b.Dropped == 0 {
+	if len(b.Cells) == 0 && b.Dropped == 0 && len(b.Updates) == 0 {
 		return nil
 	}
 	if e.fw == nil {

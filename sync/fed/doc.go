@@ -1,0 +1,68 @@
+// Package fed is the server side of federated learning of the propensity models: it merges the
+// visitors' clipped gradient contributions, adds Gaussian noise calibrated to a daily (ε, δ)
+// budget per visitor, keeps the privacy ledger, and steps the weights into the next bundle.
+//
+// # What the devices send
+//
+// A bundle marks a propensity model as federated with models.Logistic.Fed (a target, a clip bound C,
+// and a public standardisation m, s). The agent (agent/federated.go) takes one example per session:
+// the features just before the session's first checkout (or first order, or at its last event when
+// it has neither), labelled 1 when the session has an order: "buys in this session", scored where
+// the label has not leaked into the features. Over a visitor's day it sums the log-loss gradient at
+// the bundle's weights in standardised coordinates zⱼ = (xⱼ − mⱼ)/sⱼ,
+//
+//	g = Σ_examples (σ(w·x + b) − y)·(1, z₁, …, zₙ),
+//
+// and a drain sends it (wire.Batch.Updates) scaled so that everything the visitor sends in one UTC
+// day, all federated models together, has an L2 norm of at most C; Count is 1 in the day's first
+// update and 0 after. Only with full consent.
+//
+// # The round
+//
+// A Round gathers, for one bundle version and one day, the sum S of the updates (each batch clipped
+// again to C here: the server does not trust one batch) and the sum n of the counts. Apply draws
+//
+//	S̃ = S + N(0, σ²·I),   ñ = n + N(0, σ²),   σ = Δ/√(2ρ),   Δ = √(C² + M),
+//
+// M the number of federated models (the counts are part of the query: a visitor-day moves each by
+// at most 1). If ñ is below the minimum cohort k (default 50) the model is left as it is; otherwise,
+// in standardised coordinates β (β₀ the intercept at the centre m, βⱼ = wⱼ·sⱼ),
+//
+//	v ← μ·v + S̃/ñ + λ·(0, β₁…βₙ),   β ← β − η·v,
+//
+// (heavy-ball momentum μ = 0.5, η = 1, λ = 1e-4 by default), folded back to raw units for the
+// bundle. Everything after the noise is post-processing and costs no privacy.
+//
+// # The accountant
+//
+// Privacy is counted in zero-concentrated DP (Bun & Steinke 2016): the Gaussian mechanism above is
+// ρ-zCDP with ρ = Δ²/(2σ²); rounds compose by adding their ρ; ρ-zCDP implies (ε, δ)-DP for
+// ε = ρ + 2√(ρ·ln(1/δ)). The budget per visitor per day (ε, δ), default (1, 10⁻⁶), is turned into
+// ρ_day = (√(ln(1/δ) + ε) − √(ln(1/δ)))² (0.01747 at the defaults, hence σ = 5.35·Δ); each round
+// is charged ρ_day/RoundsPerDay to its day, as if every visitor of the day were in it with the full
+// sensitivity, and a round that would take the day past ρ_day is refused (ErrBudget) before any
+// noise is drawn. The neighbouring relation is one visitor's whole day of data (add or remove).
+// Across days the ledger composes too: a visitor present on d days has spent d·ρ_day, reported by
+// Accountant.Total as an (ε, δ) pair (60 days at the defaults: ε ≈ 8.7 at δ = 10⁻⁶).
+//
+// # Threat model
+//
+// This is central differential privacy with a trusted aggregator: the sync server sees each batch's
+// clipped update before the noise is added, so the guarantee holds against everyone who sees the
+// published bundles (site operators, other visitors, anyone downloading a bundle), not against the
+// server's operator. No identifier travels with a batch, and batches carry the day, not the time,
+// but a server that logs batches with their network origin could link them. Secure aggregation or
+// noise added on the device (distributed DP) would remove the trust; neither is built. The per-day
+// bound relies on the agent's own bookkeeping (FedState.Spent in the visitor's profile): a visitor
+// who clears their storage, or a tampered device, can send more than one day's worth, which weakens
+// only that visitor's own protection. The noise comes from a ChaCha8 source seeded by crypto/rand
+// (NewNoise); the floating-point attacks on textbook samplers (Mironov 2012) are not addressed.
+//
+// # Not built yet
+//
+// Persisting rounds and the ledger in sync/store, the scheduler that closes a round each day and
+// publishes the signed bundle (sync/learn and the server), targets whose label resolves after the
+// session (buy_14d, email_14d: the device would have to keep the example for 14 days), and
+// computing the standardisation privately: today it is public input, set from data the server
+// already holds.
+package fed

@@ -1,0 +1,339 @@
+package fed
+
+import (
+	crand "crypto/rand"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/presage-dev/presage/agent/wire"
+	"github.com/presage-dev/presage/models"
+)
+
+// Defaults of Config.
+const (
+	DefaultEpsilon      = 1    // ε per visitor per day
+	DefaultDelta        = 1e-6 // δ per visitor per day: below 1/visitors for any site this serves
+	DefaultMinCohort    = 50   // contributors (noisy count) below which a round changes nothing
+	DefaultLearningRate = 1    // on the mean gradient in standardised coordinates
+	DefaultMomentum     = 0.5  // heavy-ball momentum of the server's steps (post-processing: free)
+	DefaultL2           = 1e-4 // ridge on the standardised weights, as models/train.DefaultL2
+)
+
+// Config sets the privacy budget and the server's optimiser. Zero fields take the defaults above;
+// a negative Momentum or L2 means none.
+type Config struct {
+	Epsilon, Delta float64 // the budget per visitor per day
+	RoundsPerDay   int     // rounds sharing a day's budget equally; 0 means 1
+	MinCohort      float64 // k: a round whose noisy contributor count is below k applies no update
+	LearningRate   float64
+	Momentum       float64
+	L2             float64
+}
+
+func (c Config) withDefaults() Config {
+	for _, f := range [...]struct {
+		v *float64
+		d float64
+	}{{&c.Epsilon, DefaultEpsilon}, {&c.Delta, DefaultDelta},
+		{&c.MinCohort, DefaultMinCohort}, {&c.LearningRate, DefaultLearningRate}, {&c.Momentum, DefaultMomentum}, {&c.L2, DefaultL2}} {
+		if *f.v == 0 {
+			*f.v = f.d
+		}
+	}
+	c.Momentum, c.L2 = max(c.Momentum, 0), max(c.L2, 0)
+	if c.RoundsPerDay <= 0 {
+		c.RoundsPerDay = 1
+	}
+	return c
+}
+
+// Error is an error of this package. Its values are constants: callers compare with errors.Is.
+type Error string
+
+func (e Error) Error() string { return string(e) }
+
+// The errors of a round; ErrBudget (accountant.go) is one too.
+const (
+	ErrNoModel     Error = "fed: the bundle has no federated model"
+	ErrOtherBundle Error = "fed: the batch was gathered under another bundle"
+	ErrOtherDay    Error = "fed: the batch is of another day"
+	ErrBadUpdate   Error = "fed: malformed update"
+)
+
+// Trainer runs the rounds of federated learning of one site's bundle: it owns the privacy
+// accountant, the noise source and the optimiser's momentum. It is not safe for concurrent use
+// (one round at a time; a Round's Add may be called from one goroutine at a time).
+type Trainer struct {
+	cfg   Config
+	acc   *Accountant
+	noise *rand.Rand
+	vel   map[string][]float64 // momentum, by model name
+}
+
+// NewTrainer returns a trainer. noise draws the Gaussian noise; it must not be nil: use NewNoise
+// in production, a seeded source in tests.
+func NewTrainer(cfg Config, noise *rand.Rand) (*Trainer, error) {
+	cfg = cfg.withDefaults()
+	if noise == nil {
+		return nil, errors.New("fed: no noise source")
+	}
+	if !(cfg.LearningRate > 0) || cfg.Momentum >= 1 || !(cfg.MinCohort >= 0) {
+		return nil, errors.New("fed: need a learning rate > 0, a momentum < 1 and a cohort ≥ 0")
+	}
+	acc, err := NewAccountant(cfg.Epsilon, cfg.Delta)
+	if err != nil {
+		return nil, err
+	}
+	return &Trainer{cfg: cfg, acc: acc, noise: noise, vel: map[string][]float64{}}, nil
+}
+
+// NewNoise returns a noise source seeded from the operating system's cryptographic generator
+// (ChaCha8): the noise must be unpredictable to whoever sees the published weights.
+func NewNoise() *rand.Rand {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails on supported platforms (crypto/rand's contract since Go 1.24)
+	return rand.New(rand.NewChaCha8(seed))
+}
+
+// Accountant returns the trainer's privacy ledger.
+func (t *Trainer) Accountant() *Accountant { return t.acc }
+
+// Round gathers the contributions of one day to one bundle's federated models.
+type Round struct {
+	t      *Trainer
+	b      *models.Bundle
+	day    int32
+	models []int       // indices of the federated models in b.Propensity
+	sums   [][]float64 // per federated model: Σ of clipped contributions (bias first)
+	counts []float64   // per federated model: Σ Count
+	clip   float64     // the joint bound C (the smallest of the models')
+
+	Batches, Rejected int // batches added, and refused
+}
+
+// NewRound starts gathering, for day (a Unix day), the updates of batches sent under bundle b.
+func (t *Trainer) NewRound(b *models.Bundle, day int32) (*Round, error) {
+	r := &Round{t: t, b: b, day: day}
+	for m := range b.Propensity {
+		if f := b.Propensity[m].Fed; f != nil {
+			r.models = append(r.models, m)
+			r.sums = append(r.sums, make([]float64, 1+len(b.Propensity[m].Features)))
+			r.counts = append(r.counts, 0)
+			if c := f.ClipBound(); r.clip == 0 || c < r.clip {
+				r.clip = c
+			}
+		}
+	}
+	if len(r.models) == 0 {
+		return nil, ErrNoModel
+	}
+	return r, nil
+}
+
+// Sensitivity is the L2 sensitivity of the round's query (the sums and the counts of every
+// federated model) to one visitor-day: √(C² + M) for M federated models, since a device sends
+// gradients of joint norm at most C a day and a Count of 1 once a day for each model.
+func (r *Round) Sensitivity() float64 {
+	return math.Sqrt(r.clip*r.clip + float64(len(r.models)))
+}
+
+// Add merges a batch's updates. A batch of another bundle or day is refused whole; so is one whose
+// updates are malformed (an unknown or repeated model, a wrong length, a value that is not finite,
+// a Count above 1). A batch whose updates' joint norm exceeds C is clipped to C here as well: the
+// server does not rely on the device for the bound of one batch. A batch without updates is a no-op.
+func (r *Round) Add(bt *wire.Batch) error {
+	if len(bt.Updates) == 0 {
+		return nil
+	}
+	err := r.check(bt)
+	if err != nil {
+		r.Rejected++
+		return err
+	}
+	var n2 float64
+	for _, u := range bt.Updates {
+		for _, v := range u.Sum {
+			n2 += float64(v) * float64(v)
+		}
+	}
+	scale := 1.0
+	if n := math.Sqrt(n2); n > r.clip {
+		scale = r.clip / n
+	}
+	for _, u := range bt.Updates {
+		k := r.index(u.Model)
+		for i, v := range u.Sum {
+			r.sums[k][i] += float64(v) * scale
+		}
+		r.counts[k] += float64(u.Count)
+	}
+	r.Batches++
+	return nil
+}
+
+func (r *Round) check(bt *wire.Batch) error {
+	switch {
+	case bt.Bundle != r.b.Version || bt.Site != r.b.Site:
+		return ErrOtherBundle
+	case bt.Day != r.day:
+		return ErrOtherDay
+	}
+	seen := make([]bool, len(r.models))
+	for _, u := range bt.Updates {
+		k := r.index(u.Model)
+		switch {
+		case k < 0 || seen[k]:
+			return errors.Join(ErrBadUpdate, errors.New("fed: unknown or repeated model "+u.Model))
+		case len(u.Sum) != len(r.sums[k]) || u.Count > 1:
+			return errors.Join(ErrBadUpdate, errors.New("fed: "+u.Model+": wrong length or count"))
+		}
+		for _, v := range u.Sum {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return errors.Join(ErrBadUpdate, errors.New("fed: "+u.Model+": value not finite"))
+			}
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
+func (r *Round) index(model string) int {
+	for k, m := range r.models {
+		if r.b.Propensity[m].Name == model {
+			return k
+		}
+	}
+	return -1
+}
+
+// Report says what a round did. The counts in Models are the noisy ones; Batches and Rejected are
+// raw operational counts for the operator's logs, not for publication (a batch is not a visitor,
+// but near the cohort threshold the raw number says more than the noisy one).
+type Report struct {
+	Day                  int32
+	Version              uint64  // the new bundle's version (the old one's when nothing was applied)
+	Sigma                float64 // noise sd on each coordinate of the sums and counts
+	Rho                  float64 // zCDP charged to the day for this round
+	DayRho, DayEpsilon   float64 // spent by the day so far, and its (ε, δ) conversion
+	Sensitivity          float64 // √(C² + M)
+	Batches, Rejected    int     // batches with updates merged, and refused (operational, not published)
+	Models               []ModelReport
+	Applied              bool // some model was updated: the returned bundle is new
+	Clip, Epsilon, Delta float64
+	RoundsPerDay         int
+}
+
+// ModelReport is one federated model's part of a round.
+type ModelReport struct {
+	Name       string
+	NoisyCount float64
+	Applied    bool    // false below the minimum cohort
+	GradNorm   float64 // of the noisy mean gradient
+}
+
+// Apply adds the Gaussian noise, charges the round to the accountant and steps the weights. It
+// returns the next bundle (a copy of the round's bundle with a version one higher and the new
+// weights; unsigned) when a model moved, or the round's bundle itself when none did (every noisy
+// cohort below the minimum). ErrBudget: the day's budget is spent, nothing is drawn or charged.
+//
+// The step, for each model, in its standardised coordinates β (β₀ the intercept at the centre,
+// βⱼ = wⱼ·sⱼ): ĝ = (S + N(0, σ²I)) / max(n̂, k), n̂ = n + N(0, σ²), v ← μ·v + ĝ + λ·(0, β₁…βₙ),
+// β ← β − η·v; then back to raw units, wⱼ = βⱼ/sⱼ, Bias = β₀ − Σ wⱼ·mⱼ.
+func (r *Round) Apply() (*models.Bundle, Report, error) {
+	t, cfg := r.t, r.t.cfg
+	_, _, budget := t.acc.Budget()
+	rho := budget / float64(cfg.RoundsPerDay)
+	rep := Report{Day: r.day, Version: r.b.Version, Rho: rho, Sensitivity: r.Sensitivity(),
+		Batches: r.Batches, Rejected: r.Rejected, Clip: r.clip, Epsilon: cfg.Epsilon, Delta: cfg.Delta,
+		RoundsPerDay: cfg.RoundsPerDay}
+	if err := t.acc.Spend(r.day, rho); err != nil {
+		return r.b, rep, err
+	}
+	rep.DayRho, rep.DayEpsilon = t.acc.Spent(r.day)
+	sigma := GaussianSigma(rep.Sensitivity, rho)
+	rep.Sigma = sigma
+	// Noise for every coordinate of the query, the same whatever is applied.
+	for k := range r.models {
+		r.counts[k] += sigma * t.noise.NormFloat64()
+		for i := range r.sums[k] {
+			r.sums[k][i] += sigma * t.noise.NormFloat64()
+		}
+	}
+	next := *r.b
+	next.Propensity = slices.Clone(r.b.Propensity)
+	for k, m := range r.models {
+		lr := &next.Propensity[m]
+		mr := ModelReport{Name: lr.Name, NoisyCount: r.counts[k]}
+		if r.counts[k] >= cfg.MinCohort {
+			mr.Applied, rep.Applied = true, true
+			mr.GradNorm = t.step(lr, r.sums[k], max(r.counts[k], cfg.MinCohort, 1))
+		}
+		rep.Models = append(rep.Models, mr)
+	}
+	if !rep.Applied {
+		return r.b, rep, nil
+	}
+	next.Version = r.b.Version + 1
+	rep.Version = next.Version
+	return &next, rep, nil
+}
+
+// step moves lr (a copy whose slices it replaces) along the noisy gradient sum g over n visitors,
+// and returns the norm of the mean gradient.
+func (t *Trainer) step(lr *models.Logistic, g []float64, n float64) float64 {
+	f, cfg := lr.Fed, t.cfg
+	beta := Standardise(lr)
+	v := t.vel[lr.Name]
+	if len(v) != len(beta) {
+		v = make([]float64, len(beta))
+	}
+	var n2 float64
+	for i := range beta {
+		gi := g[i] / n
+		n2 += gi * gi
+		if i > 0 {
+			gi += cfg.L2 * beta[i]
+		}
+		v[i] = cfg.Momentum*v[i] + gi
+		beta[i] -= cfg.LearningRate * v[i]
+	}
+	t.vel[lr.Name] = v
+	lr.Weights = make([]float32, len(lr.Features))
+	bias := beta[0]
+	for j := range lr.Weights {
+		s := scaleOf(f, j)
+		wj := beta[j+1] / s
+		lr.Weights[j] = float32(wj)
+		bias -= wj * meanOf(f, j)
+	}
+	lr.Bias = float32(bias)
+	return math.Sqrt(n2)
+}
+
+// Standardise returns a federated model's weights in its standardised coordinates: β₀ = Bias +
+// Σ wⱼ·mⱼ, βⱼ = wⱼ·sⱼ, so that Bias + Σ wⱼxⱼ = β₀ + Σ βⱼ·(xⱼ − mⱼ)/sⱼ.
+func Standardise(lr *models.Logistic) []float64 {
+	beta := make([]float64, 1+len(lr.Weights))
+	beta[0] = float64(lr.Bias)
+	for j, w := range lr.Weights {
+		beta[0] += float64(w) * meanOf(lr.Fed, j)
+		beta[j+1] = float64(w) * scaleOf(lr.Fed, j)
+	}
+	return beta
+}
+
+func meanOf(f *models.Federated, j int) float64 {
+	if f != nil && j < len(f.Mean) {
+		return float64(f.Mean[j])
+	}
+	return 0
+}
+
+func scaleOf(f *models.Federated, j int) float64 {
+	if f != nil && j < len(f.Scale) {
+		return float64(f.Scale[j])
+	}
+	return 1
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package fed_test
+
+const raceEnabled = false
