@@ -90,23 +90,55 @@ func (e *Encoder) Struct(p unsafe.Pointer, s *Struct) {
 		return
 	}
 	// One pass: the head's byte is reserved and written at the end, so that each omitempty test runs
-	// once.
-	pos, n := e.MapStart(), 0
+	// once. The commonest items (short texts, small integers, singles, one-byte heads) are written
+	// here without a call: in WebAssembly a call costs more than the append it wraps.
+	e.buf = append(e.buf, majorMap)
+	pos, n := len(e.buf)-1, 0
 	for i := range s.Fields {
 		f := &s.Fields[i]
 		q := unsafe.Add(p, f.Off)
-		if f.Omit && empty(q, f) {
+		switch {
+		case !f.Omit:
+		case f.Kind == KindString:
+			if len(*(*string)(q)) == 0 {
+				continue
+			}
+		case f.Kind >= KindBytes && f.Kind != KindStruct && f.Kind != KindPtr: // slices
+			if (*sliceHeader)(q).len == 0 {
+				continue
+			}
+		case empty(q, f):
 			continue
 		}
 		n++
-		if f.Key < 24 { // a one-byte head, written without a call: calls are dear in WebAssembly
+		if f.Key < 24 {
 			e.buf = append(e.buf, f.Key)
 		} else {
 			e.Uint(uint64(f.Key))
 		}
+		switch f.Kind {
+		case KindString:
+			if t := *(*string)(q); len(t) < 24 {
+				e.buf = append(append(e.buf, majorText|byte(len(t))), t...)
+				continue
+			}
+		case KindFloat32:
+			b := math.Float32bits(*(*float32)(q))
+			e.buf = append(e.buf, ibFloat32, byte(b>>24), byte(b>>16), byte(b>>8), byte(b))
+			continue
+		case KindUint8:
+			if v := *(*uint8)(q); v < 24 {
+				e.buf = append(e.buf, v)
+				continue
+			}
+		}
 		e.value(q, f.Kind, f)
 	}
-	e.MapEnd(pos, n)
+	if n < 24 {
+		e.buf[pos] = majorMap | byte(n)
+	} else {
+		e.MapEnd(pos, n)
+	}
 }
 
 // empty reports whether omitempty leaves out the field f at p.
