@@ -1,6 +1,8 @@
 package learn
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/models"
+	"github.com/presage-dev/presage/sync/stats"
 	"github.com/presage-dev/presage/sync/store"
 )
 
@@ -50,6 +53,9 @@ func compileCampaign(base *models.Bundle, c *store.Campaign) (models.Campaign, e
 	}
 	for _, v := range c.Variants {
 		mc.Variants = append(mc.Variants, models.Variant{ID: v.ID, Weight: v.Weight, Content: v.Content})
+	}
+	if len(c.Factors) > 0 {
+		mc.Variants = factorialVariants(c.Factors)
 	}
 	if c.Allocation == store.AllocBandit {
 		if i := slices.IndexFunc(base.Campaigns, func(b models.Campaign) bool { return b.ID == c.ID }); i >= 0 && sameVariants(base.Campaigns[i].Variants, mc.Variants) {
@@ -135,4 +141,29 @@ func stageIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// factorialVariants makes a multivariate campaign's variants: every combination of its factors'
+// levels, equally weighted, with a JSON object of the levels' contents (a level without content
+// shows its id) for the page's template.
+func factorialVariants(factors []store.Factor) []models.Variant {
+	sf := make([]stats.Factor, len(factors))
+	for i, f := range factors {
+		sf[i].Name = f.Name
+		for _, l := range f.Levels {
+			sf[i].Levels = append(sf[i].Levels, l.ID)
+		}
+	}
+	combos := stats.Combinations(sf)
+	vs := make([]models.Variant, len(combos))
+	for i, c := range combos {
+		content := make(map[string]string, len(factors))
+		for f, l := range c.Levels {
+			lv := factors[f].Levels[l]
+			content[factors[f].Name] = cmp.Or(lv.Content, lv.ID)
+		}
+		js, _ := json.Marshal(content) // a map of strings always encodes
+		vs[i] = models.Variant{ID: c.ID, Weight: 1, Content: string(js)}
+	}
+	return vs
 }

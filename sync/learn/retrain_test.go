@@ -90,6 +90,29 @@ func TestCompile(t *testing.T) {
 	}
 }
 
+// TestCompileMultivariate: a campaign's factors become every combination of levels, equally weighted,
+// with the levels' contents as a JSON object.
+func TestCompileMultivariate(t *testing.T) {
+	c := &store.Campaign{ID: "hero-mvt", Status: store.StatusActive, Slot: "hero", Factors: []store.Factor{
+		{Name: "headline", Levels: []store.Level{{ID: "a", Content: "Save 10 %"}, {ID: "b", Content: "Free \"gift\""}}},
+		{Name: "color", Levels: []store.Level{{ID: "red"}, {ID: "blue"}, {ID: "green"}}},
+	}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	next, err := learn.Compile(scoredBundle(), []*store.Campaign{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := next.Campaigns[0].Variants
+	if len(vs) != 6 || vs[0].ID != "headline=a&color=red" || vs[5].ID != "headline=b&color=green" {
+		t.Fatalf("variants %+v", vs)
+	}
+	if want := `{"color":"blue","headline":"Free \"gift\""}`; vs[4].Content != want || vs[4].Weight != 1 {
+		t.Errorf("variant 4: content %s weight %d, want %s and 1", vs[4].Content, vs[4].Weight, want)
+	}
+}
+
 func TestRetrain(t *testing.T) {
 	train := []store.ReportCell{
 		{Campaign: "banner-test", Variant: "a", Exposures: 2000, Conversions: 80},

@@ -104,6 +104,26 @@ func TestCampaignValidate(t *testing.T) {
 		{"inverted band", func(c *store.Campaign) { c.When = []store.Predicate{{Kind: "score", Ref: "m", Lo: &lo, Hi: &hi}} }, "lo"},
 		{"unknown stage", func(c *store.Campaign) { c.When = []store.Predicate{{Kind: "stage", Stages: []string{"vip"}}} }, "stage"},
 		{"value ref", func(c *store.Campaign) { c.When = []store.Predicate{{Kind: "value", Ref: "ltv"}} }, "value ref"},
+		{"unknown allocation", func(c *store.Campaign) { c.Allocation = "greedy" }, "allocation"},
+		{"multivariate", func(c *store.Campaign) { c.Variants, c.Factors = nil, mvt(2, 3) }, ""},
+		{"variants and factors", func(c *store.Campaign) { c.Factors = mvt(2, 2) }, "one or the other"},
+		{"one factor", func(c *store.Campaign) { c.Variants, c.Factors = nil, mvt(2)[:1] }, "2 to 4"},
+		{"one level", func(c *store.Campaign) { c.Variants, c.Factors = nil, mvt(2, 1) }, "levels"},
+		{"too many combinations", func(c *store.Campaign) { c.Variants, c.Factors = nil, mvt(8, 8, 2) }, "128 combinations"},
+		{"separator in a level", func(c *store.Campaign) {
+			c.Variants, c.Factors = nil, mvt(2, 2)
+			c.Factors[0].Levels[0].ID = "a=b"
+		}, "levels[0]: id"},
+		{"duplicate factor", func(c *store.Campaign) {
+			c.Variants, c.Factors = nil, mvt(2, 2)
+			c.Factors[1].Name = c.Factors[0].Name
+		}, "duplicate name"},
+		{"combination id too long", func(c *store.Campaign) {
+			c.Variants, c.Factors = nil, mvt(2, 2, 2)
+			for i := range c.Factors {
+				c.Factors[i].Name = strings.Repeat(string(rune('a'+i)), 20)
+			}
+		}, "at most 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok()
@@ -117,6 +137,18 @@ func TestCampaignValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mvt makes factors f0, f1, … with the given numbers of levels l0, l1, ….
+func mvt(levels ...int) []store.Factor {
+	fs := make([]store.Factor, len(levels))
+	for i, n := range levels {
+		fs[i].Name = fmt.Sprintf("f%d", i)
+		for j := range n {
+			fs[i].Levels = append(fs[i].Levels, store.Level{ID: fmt.Sprintf("l%d", j)})
+		}
+	}
+	return fs
 }
 
 // bundleVersions reads the admin list: versions and the current one.

@@ -218,21 +218,36 @@ type Result struct {
 // Compare reports each variant against control at level (e.g. 0.95).
 func Compare(control Arm, variants []Arm, level float64) ([]Result, error) {
 	out := make([]Result, len(variants))
-	ps := make([]float64, len(variants))
-	pc := Posterior(control, Uniform)
 	for i, v := range variants {
-		d, err := DiffProportions(v, control, level)
+		r, err := compare(v, control, level)
 		if err != nil {
 			return nil, err
 		}
-		pv := Posterior(v, Uniform)
-		lo, hi := pv.Interval(level)
-		out[i] = Result{Arm: v, Rate: v.Rate(), Credible: [2]float64{lo, hi}, ProbBeats: ProbBeats(pv, pc),
-			ExpectedLoss: ExpectedLoss(pv, pc), Fixed: d}
-		ps[i] = d.P
+		out[i] = r
+	}
+	adjust(out)
+	return out, nil
+}
+
+// compare is one variant against control, its p-value not yet adjusted.
+func compare(v, control Arm, level float64) (Result, error) {
+	d, err := DiffProportions(v, control, level)
+	if err != nil {
+		return Result{}, err
+	}
+	pv, pc := Posterior(v, Uniform), Posterior(control, Uniform)
+	lo, hi := pv.Interval(level)
+	return Result{Arm: v, Rate: v.Rate(), Credible: [2]float64{lo, hi}, ProbBeats: ProbBeats(pv, pc),
+		ExpectedLoss: ExpectedLoss(pv, pc), Fixed: d}, nil
+}
+
+// adjust replaces the p-values of a family of results by their Holm adjustment.
+func adjust(rs []Result) {
+	ps := make([]float64, len(rs))
+	for i := range rs {
+		ps[i] = rs[i].Fixed.P
 	}
 	for i, p := range Holm(ps) {
-		out[i].Fixed.P = p
+		rs[i].Fixed.P = p
 	}
-	return out, nil
 }

@@ -29,6 +29,10 @@ type Campaign struct {
 	// the default) or AllocBandit (the server's retraining moves the weights toward the variants
 	// that convert best, by Thompson sampling; the given weights are the first split).
 	Allocation string `json:"allocation,omitempty"`
+	// Factors, given instead of Variants, make the campaign a multivariate test: every combination of
+	// one level per factor is a variant (a full factorial, equal weights) named
+	// "factor=level&factor=level", whose content is a JSON object of each factor's level content.
+	Factors []Factor `json:"factors,omitempty"`
 
 	Revision int64     `json:"revision"` // incremented by every update; an update must name the one it replaces
 	Created  time.Time `json:"created"`
@@ -68,6 +72,26 @@ type Variant struct {
 	Content string `json:"content,omitempty"`
 }
 
+// Factor is one dimension of a multivariate campaign; its first level is the factor's control.
+type Factor struct {
+	Name   string  `json:"name"`
+	Levels []Level `json:"levels"`
+}
+
+// Level is one value of a factor and what the page shows for it.
+type Level struct {
+	ID      string `json:"id"`
+	Content string `json:"content,omitempty"`
+}
+
+// Limits of a multivariate campaign: its combinations are variants, and a variant id is at most 64
+// bytes on the device.
+const (
+	MaxFactors      = 4
+	MaxLevels       = 8
+	MaxCombinations = 64
+)
+
 // Caps bound how often one visitor sees the campaign; 0 means no cap.
 type Caps struct {
 	PerSession uint16 `json:"per_session,omitempty"`
@@ -98,9 +122,7 @@ var (
 
 // Validate reports the first problem of a campaign definition, as the admin API's 400 message.
 func (c *Campaign) Validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrBadCampaign, fmt.Sprintf(format, args...))
-	}
+	bad := badCampaign
 	switch {
 	case !idPattern.MatchString(c.ID):
 		return bad("id %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", c.ID)
@@ -112,7 +134,9 @@ func (c *Campaign) Validate() error {
 		return bad("slot %q: want a non-empty name of at most %d bytes", c.Slot, MaxName)
 	case len(c.Name) > 256:
 		return bad("name is %d bytes, at most 256", len(c.Name))
-	case len(c.Variants) == 0 || len(c.Variants) > 64:
+	case len(c.Factors) > 0 && len(c.Variants) > 0:
+		return bad("variants and factors: give one or the other (factors make the variants)")
+	case len(c.Factors) == 0 && (len(c.Variants) == 0 || len(c.Variants) > 64):
 		return bad("%d variants, want 1 to 64", len(c.Variants))
 	case c.Holdout > 10000:
 		return bad("holdout_bp %d above 10000 (100 %%)", c.Holdout)
@@ -122,6 +146,9 @@ func (c *Campaign) Validate() error {
 		return bad("%d predicates, at most 32", len(c.When))
 	case c.Allocation != "" && c.Allocation != AllocFixed && c.Allocation != AllocBandit:
 		return bad("allocation %q: want fixed or bandit", c.Allocation)
+	}
+	if err := c.validateFactors(); err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(c.Variants))
 	for i, v := range c.Variants {
@@ -155,6 +182,59 @@ func (c *Campaign) Validate() error {
 				return bad("when[%d]: stage %q: want prospect, lead, new, loyal, at_risk or lapsed", i, s)
 			}
 		}
+	}
+	return nil
+}
+
+func badCampaign(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadCampaign, fmt.Sprintf(format, args...))
+}
+
+// factorPattern names factors and levels: no '=' or '&', which separate them in variant ids.
+var factorPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+
+func (c *Campaign) validateFactors() error {
+	if len(c.Factors) == 0 {
+		return nil
+	}
+	bad := badCampaign
+	if len(c.Factors) < 2 || len(c.Factors) > MaxFactors {
+		return bad("%d factors, want 2 to %d (one factor is an A/B/n test: use variants)", len(c.Factors), MaxFactors)
+	}
+	combos, idLen := 1, len(c.Factors)-1
+	names := map[string]bool{}
+	for i, f := range c.Factors {
+		switch {
+		case !factorPattern.MatchString(f.Name):
+			return bad("factors[%d]: name %q: want 1 to 32 letters, digits, '.', '_' or '-'", i, f.Name)
+		case names[f.Name]:
+			return bad("factors[%d]: duplicate name %q", i, f.Name)
+		case len(f.Levels) < 2 || len(f.Levels) > MaxLevels:
+			return bad("factors[%d]: %d levels, want 2 to %d", i, len(f.Levels), MaxLevels)
+		}
+		names[f.Name] = true
+		longest := 0
+		levels := map[string]bool{}
+		for j, l := range f.Levels {
+			switch {
+			case !factorPattern.MatchString(l.ID):
+				return bad("factors[%d].levels[%d]: id %q: want 1 to 32 letters, digits, '.', '_' or '-'", i, j, l.ID)
+			case levels[l.ID]:
+				return bad("factors[%d].levels[%d]: duplicate id %q", i, j, l.ID)
+			case len(l.Content) > 16<<10:
+				return bad("factors[%d].levels[%d]: content is %d bytes, at most 16 KiB", i, j, len(l.Content))
+			}
+			levels[l.ID] = true
+			longest = max(longest, len(l.ID))
+		}
+		combos *= len(f.Levels)
+		idLen += len(f.Name) + 1 + longest
+	}
+	switch {
+	case combos > MaxCombinations:
+		return bad("%d combinations of levels, at most %d", combos, MaxCombinations)
+	case idLen > 64:
+		return bad("the longest combination id is %d bytes (factor=level&…), at most 64: shorten names", idLen)
 	}
 	return nil
 }
