@@ -147,14 +147,7 @@ func stageIndex(name string) int {
 // levels, equally weighted, with a JSON object of the levels' contents (a level without content
 // shows its id) for the page's template.
 func factorialVariants(factors []store.Factor) []models.Variant {
-	sf := make([]stats.Factor, len(factors))
-	for i, f := range factors {
-		sf[i].Name = f.Name
-		for _, l := range f.Levels {
-			sf[i].Levels = append(sf[i].Levels, l.ID)
-		}
-	}
-	combos := stats.Combinations(sf)
+	combos := stats.Combinations(Factors(factors))
 	vs := make([]models.Variant, len(combos))
 	for i, c := range combos {
 		content := make(map[string]string, len(factors))
@@ -166,4 +159,16 @@ func factorialVariants(factors []store.Factor) []models.Variant {
 		vs[i] = models.Variant{ID: c.ID, Weight: 1, Content: string(js)}
 	}
 	return vs
+}
+
+// Factors is a multivariate campaign's factors by level id, as the statistics name them.
+func Factors(factors []store.Factor) []stats.Factor {
+	sf := make([]stats.Factor, len(factors))
+	for i, f := range factors {
+		sf[i].Name = f.Name
+		for _, l := range f.Levels {
+			sf[i].Levels = append(sf[i].Levels, l.ID)
+		}
+	}
+	return sf
 }

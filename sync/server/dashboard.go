@@ -20,6 +20,7 @@ import (
 
 	"github.com/presage-dev/presage/internal/svgchart"
 	"github.com/presage-dev/presage/models"
+	"github.com/presage-dev/presage/sync/learn"
 	"github.com/presage-dev/presage/sync/stats"
 	"github.com/presage-dev/presage/sync/store"
 )
@@ -265,6 +266,13 @@ type campaignView struct {
 	Conversion, Allocation template.HTML
 	Versions               int // bundle versions the allocation chart covers
 	Cells                  []store.ReportCell
+	factors                []stats.Factor // a multivariate campaign's
+	Effects                []effectRow    // its main effects
+}
+
+// effectRow is one level's main effect in a multivariate campaign.
+type effectRow struct {
+	Factor, Level, Estimate, Lo, Hi, P, Beats string
 }
 
 type armRow struct {
@@ -469,6 +477,12 @@ func campaigns(site, only string, defs []*store.Campaign, cells []store.ReportCe
 		for _, v := range d.Variants {
 			addVariant(d.ID, v.ID)
 		}
+		if len(d.Factors) > 0 {
+			c.factors = learn.Factors(d.Factors)
+			for _, comb := range stats.Combinations(c.factors) {
+				addVariant(d.ID, comb.ID)
+			}
+		}
 	}
 	for _, p := range h.pubs {
 		if b := h.bundles[p.Version]; b != nil {
@@ -554,12 +568,34 @@ func (c *campaignView) layout(variants []string, h *history) error {
 				Text: svgchart.Percent(a.Rate()) + " (" + svgchart.Percent(lo) + " – " + svgchart.Percent(hi) + ")"})
 		}
 	}
+	c.effects(arms)
 	var err error
 	if c.Conversion, err = (svgchart.HBars{Title: "Conversion rate of " + c.ID + " per variant, 95 % credible intervals",
 		Bars: bars, Format: svgchart.Percent}).Render(); err != nil {
 		return fmt.Errorf("server: dashboard: %w", err)
 	}
 	return c.allocation(h)
+}
+
+// effects fills the main effects of a multivariate campaign from its arms (the holdout left out);
+// none before every factor has visitors.
+func (c *campaignView) effects(arms []stats.Arm) {
+	if c.factors == nil {
+		return
+	}
+	byID := make(map[string]stats.Arm, len(arms))
+	for _, a := range arms {
+		byID[a.Name] = a
+	}
+	es, err := stats.MainEffects(c.factors, byID, dashLevel)
+	if err != nil {
+		return
+	}
+	pts := func(v float64) string { return strconv.FormatFloat(100*v, 'f', 2, 64) + " pt" }
+	for _, e := range es {
+		c.Effects = append(c.Effects, effectRow{Factor: e.Factor, Level: e.Level, Estimate: pts(e.Fixed.Estimate),
+			Lo: pts(e.Fixed.Lo), Hi: pts(e.Fixed.Hi), P: strconv.FormatFloat(e.Fixed.P, 'g', 3, 64), Beats: svgchart.Percent(e.ProbBeats)})
+	}
 }
 
 // allocation charts the traffic split of a campaign in each recent publication: the holdout's
