@@ -17,7 +17,7 @@ func TestSteadyCallsAllocateNothing(t *testing.T) {
 	bundle, profile, end := benchFixture(t)
 	a := benchAgent(t, bundle)
 	now := end + minute
-	handle := enc(&wire.Request{Now: now, Seed: 9, Slots: []string{"banner", "popin"}, Events: []wire.Event{
+	handle := enc(&wire.Request{Now: now, Seed: 9, Slots: []string{"banner", "popin"}, MaxRecs: 6, Events: []wire.Event{
 		{Type: wire.EventProductView, Time: now, Item: bundle.Items[5], Category: bundle.Categories[bundle.ItemCategory[5]], Value: 20},
 		{Type: wire.EventAddToCart, Time: now, Item: bundle.Items[7], Category: bundle.Categories[bundle.ItemCategory[7]], Value: 20, Quantity: 1},
 	}})

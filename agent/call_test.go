@@ -45,7 +45,7 @@ func TestCallEveryOp(t *testing.T) {
 	if r := callOK(t, a, wire.OpLoadProfile, enc(&wire.Request{Now: T, Seed: 5})); results(r) != 0 {
 		t.Fatalf("load profile replies %+v", r)
 	}
-	r := callOK(t, a, wire.OpHandle, enc(&wire.Request{Now: T, Seed: 6, Slots: []string{"banner"},
+	r := callOK(t, a, wire.OpHandle, enc(&wire.Request{Now: T, Seed: 6, Slots: []string{"banner"}, MaxRecs: 3,
 		Events: []wire.Event{arrive(wire.ChannelEmail), view(itemID(1), "bags"), buy(12)}}))
 	if results(r) != 1 || r.Answer == nil || len(r.Answer.Scores) != 3 || len(r.Answer.Decisions) != 1 || r.Answer.Decisions[0].Campaign != "banner-a" ||
 		r.Answer.Stage != wire.StageNew || r.Answer.Value == nil || len(r.Answer.Recs) == 0 {

@@ -40,7 +40,7 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 				}
 			}
 			if !d.Holdout {
-				v := pickVariant(c.Variants, unit(hash64(p.Visitor, c.ID)))
+				v := pickVariant(c.Variants, a.split(c), unit(hash64(p.Visitor, c.ID)))
 				a.check(wire.Check{Kind: wire.CheckBucket, Name: c.Variants[v].ID,
 					Value: float32(unit(hash64(p.Visitor, c.ID))), Pass: true})
 				d.Variant, d.Content = c.Variants[v].ID, c.Variants[v].Content
@@ -179,16 +179,42 @@ func (a *Agent) checkOf(p *models.Predicate, pass bool) wire.Check {
 
 var valueNames = [...]string{"p_alive", "expected_purchases", "expected_spend", "customer_value"}
 
-// pickVariant maps u ∈ [0,1) to a variant by cumulative weight.
-func pickVariant(vs []models.Variant, u float64) int {
+// split returns the weights of the visitor's primary segment (the first they belong to) when the
+// campaign has a split for it, nil otherwise: the variants' own weights apply.
+func (a *Agent) split(c *models.Campaign) []uint16 {
+	if len(c.BySegment) == 0 {
+		return nil
+	}
+	for s, in := range a.members {
+		if in {
+			for i := range c.BySegment {
+				if int(c.BySegment[i].Segment) == s {
+					return c.BySegment[i].Weights
+				}
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// pickVariant maps u ∈ [0,1) to a variant by cumulative weight: split's when not nil (one weight
+// per variant, checked by validation), else the variants' own.
+func pickVariant(vs []models.Variant, split []uint16, u float64) int {
+	w := func(i int) uint32 {
+		if split != nil {
+			return uint32(split[i])
+		}
+		return uint32(vs[i].Weight)
+	}
 	var total uint32
-	for _, v := range vs {
-		total += uint32(v.Weight)
+	for i := range vs {
+		total += w(i)
 	}
 	target := uint32(u * float64(total))
 	var acc uint32
-	for i, v := range vs {
-		acc += uint32(v.Weight)
+	for i := range vs {
+		acc += w(i)
 		if target < acc {
 			return i
 		}

@@ -438,3 +438,55 @@ func checkExplain(b *models.Bundle, slots []string, ans *wire.Answer, ex *wire.E
 	}
 	return nil
 }
+
+// TestSegmentSplit: a campaign's split for the visitor's primary segment (the first they belong to)
+// replaces the variants' weights; other visitors draw with the variants' weights; and a split equal
+// to the variants' weights changes nobody's variant, since both draw from the same bucket.
+func TestSegmentSplit(t *testing.T) {
+	split := func(ss ...models.SegmentSplit) func(*models.Bundle) {
+		c := abCampaign(0)
+		c.BySegment = ss
+		return withCampaigns(nil, c)
+	}
+	plain := handBundle(withCampaigns(nil, abCampaign(0)))
+	same := handBundle(split(models.SegmentSplit{Segment: segNonCustomer, Weights: []uint16{10, 20, 70}}))
+	onlyC := handBundle(split(models.SegmentSplit{Segment: segNonCustomer, Weights: []uint16{0, 0, 1}},
+		models.SegmentSplit{Segment: segCustomer, Weights: []uint16{1, 0, 0}}))
+	elsewhere := handBundle(split(models.SegmentSplit{Segment: segShoeLover, Weights: []uint16{0, 0, 1}}))
+	for _, b := range []*models.Bundle{same, onlyC, elsewhere} {
+		if err := b.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	draw := func(b *models.Bundle, seed uint64, evs ...wire.Event) string {
+		a := agent.New()
+		if err := a.SetBundle(b, t0); err != nil {
+			t.Fatal(err)
+		}
+		a.Start(nil, seed)
+		if len(evs) > 0 {
+			step(t, a, T-hour, evs...)
+		}
+		return decision(t, stepSlots(t, a, T, []string{"hero"}, arrive(wire.ChannelDirect)), "hero").Variant
+	}
+	seen := map[string]int{}
+	for seed := range uint64(200) {
+		v := draw(plain, seed)
+		seen[v]++
+		if got := draw(same, seed); got != v {
+			t.Fatalf("seed %d: %q with the segment's split equal to the weights, %q without", seed, got, v)
+		}
+		if got := draw(elsewhere, seed); got != v {
+			t.Fatalf("seed %d: a split for a segment the visitor is not in moved them from %q to %q", seed, v, got)
+		}
+		if got := draw(onlyC, seed); got != "C" {
+			t.Fatalf("seed %d: a non-customer drew %q, the segment's split says C", seed, got)
+		}
+		if got := draw(onlyC, seed, buy(30, wire.Line{Item: itemID(1), Price: 30, Quantity: 1})); got != "A" {
+			t.Fatalf("seed %d: a customer drew %q, the segment's split says A", seed, got)
+		}
+	}
+	if len(seen) != 3 {
+		t.Fatalf("200 visitors drew %v: the draw is not spread", seen)
+	}
+}

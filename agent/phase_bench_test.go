@@ -7,8 +7,9 @@ import (
 )
 
 // BenchmarkHandlePhases splits one event of BenchmarkHandleEventNoAppetence's kind (a product view, two
-// slots, the returning visitor) into its phases: the whole call, request decoding, Handle, reply
-// encoding, and inside Handle the evaluation, the recommendations and one slot's decision. Run it in
+// slots, the returning visitor, no recommendations asked) into its phases: the whole call, request
+// decoding, Handle, reply encoding, and inside Handle the evaluation and one slot's decision; and
+// the 6 recommendations a page with a carousel asks for, apart. Run it in
 // wazero to see where the module's time goes (README, "Benchmarks").
 func BenchmarkHandlePhases(b *testing.B) {
 	bundle, _, end := benchFixture(b)

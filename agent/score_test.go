@@ -150,15 +150,17 @@ func TestRecommendations(t *testing.T) {
 		maxRecs uint8
 		want    []string
 	}{
+		// Nothing unless asked: a page without recommendations pays nothing for them.
+		{"none unless asked", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes")}}}, 0, nil},
 		// A new visitor: the popularity list, 11 first.
-		{"cold start", []at{{0, []wire.Event{arrive(wire.ChannelDirect)}}}, 0, []string{s(11), s(10), s(9), s(8), s(7), s(6)}},
+		{"cold start", []at{{0, []wire.Event{arrive(wire.ChannelDirect)}}}, 6, []string{s(11), s(10), s(9), s(8), s(7), s(6)}},
 		{"max recs from the request", []at{{0, []wire.Event{arrive(wire.ChannelDirect)}}}, 3, []string{s(11), s(10), s(9)}},
 		// Viewing 0: its neighbours 1, 2, 3 by similarity, then popular items, never 0 itself.
-		{"item in view", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes")}}}, 0,
+		{"item in view", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes")}}}, 6,
 			[]string{s(1), s(2), s(3), s(11), s(10), s(9)}},
 		// Seen this session: 0 and 1; candidates from 1 (in view, ×2) and 0 (×0.85): 2 (2·1 + 0.85·0.5),
 		// 3 (2·0.5 + 0.85·0.25), 4 (2·0.25).
-		{"seen this session", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes"), view(s(1), "bags")}}}, 0,
+		{"seen this session", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes"), view(s(1), "bags")}}}, 6,
 			[]string{s(2), s(3), s(4), s(11), s(10), s(9)}},
 		{"in the cart", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes"), addCart(s(2), "hats", 1, 1)}}}, 4,
 			[]string{s(1), s(3), s(4), s(5)}},
@@ -187,6 +189,13 @@ func TestRecommendations(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A bundle may make recommendations the default for requests that do not ask.
+	b := handBundle()
+	b.Settings.MaxRecs = 2
+	ans, err := newAgent(t, b).Handle(&wire.Request{Now: T, Events: []wire.Event{arrive(wire.ChannelDirect)}})
+	if err != nil || !slices.Equal(recItems(ans), []string{s(11), s(10)}) {
+		t.Errorf("bundle default of 2: recs %v (%v)", recItems(ans), err)
 	}
 }
 

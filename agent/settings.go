@@ -11,7 +11,7 @@ type Settings struct {
 	HalfLifeDays     float64 // half-life of decayed affinities and channel counts
 	AttributionMs    int64   // how long an exposure is credited with a later order
 	DefaultConsent   wire.Consent
-	MaxRecs          int
+	MaxRecs          int // recommendations for a request that does not ask for a number: none by default
 	LoyalOrders      uint32
 	AtRiskDays       float64
 	LapsedDays       float64
@@ -24,7 +24,7 @@ var DefaultSettings = Settings{
 	HalfLifeDays:     30,
 	AttributionMs:    7 * dayMs,
 	DefaultConsent:   wire.ConsentLocal,
-	MaxRecs:          6,
+	MaxRecs:          0, // a page that shows recommendations asks for them (Request.MaxRecs): the rest pay nothing
 	LoyalOrders:      3,
 	AtRiskDays:       90,
 	LapsedDays:       180,

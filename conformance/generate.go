@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/presage-dev/presage/agent"
@@ -346,6 +347,9 @@ func (r *rec) saveProfile() []byte {
 }
 
 func (r *rec) handle(q *wire.Request) *wire.Answer {
+	if q.MaxRecs == 0 && slices.ContainsFunc(q.Events, func(e wire.Event) bool { return e.Type == wire.EventProductView }) {
+		q.MaxRecs = 6 // a product page shows a carousel: recommendations are only computed when asked
+	}
 	ans := r.req(wire.OpHandle, q).wantOK().Answer
 	if ans == nil && r.err == nil {
 		r.failf("handle: no answer")

@@ -1,6 +1,6 @@
 package models
 
-//go:generate go run ../internal/cborgen -type Envelope,Bundle,Logistic,Federated,Uplift,Trees,Neighbours,Appetence,Value,Segment,Predicate,Campaign,Variant,Caps,Pressure,Settings
+//go:generate go run ../internal/cborgen -type Envelope,Bundle,Logistic,Federated,Uplift,Trees,Neighbours,Appetence,Value,Segment,Predicate,Campaign,Variant,SegmentSplit,Caps,Pressure,Settings
 
 // FormatVersion is the bundle format this code reads and writes. A bundle of another format is refused.
 const FormatVersion = 1
@@ -183,6 +183,18 @@ type Campaign struct {
 	Caps     *Caps       `cbor:"8,keyasint,omitempty"`
 	Start    int64       `cbor:"9,keyasint,omitempty"`  // Unix seconds; 0 = always
 	End      int64       `cbor:"10,keyasint,omitempty"` // Unix seconds; 0 = never
+	// BySegment overrides the variants' weights for visitors whose primary segment (the first
+	// segment they belong to) has a split here, as a per-segment bandit sets them; every other
+	// visitor draws with the variants' own weights. The draw hashes the same visitor bucket either
+	// way, so a visitor keeps their variant as long as their segment's split does not move.
+	BySegment []SegmentSplit `cbor:"11,keyasint,omitempty"`
+}
+
+// SegmentSplit is a campaign's traffic split for one segment: Weights[i] is the weight of
+// Campaign.Variants[i]; the variant is drawn with probability Weights[i] / Σ Weights.
+type SegmentSplit struct {
+	Segment uint16   `cbor:"1,keyasint"` // index in Bundle.Segments
+	Weights []uint16 `cbor:"2,keyasint"`
 }
 
 // Variant is one version of a campaign, drawn with probability Weight / Σ weights.
@@ -212,7 +224,7 @@ type Settings struct {
 	HalfLifeDays      float32 `cbor:"2,keyasint,omitempty"` // decay of affinities and channel counts; default 30
 	AttributionDays   uint16  `cbor:"3,keyasint,omitempty"` // exposures credited with a later order; default 7
 	DefaultConsent    uint8   `cbor:"4,keyasint,omitempty"` // consent before the visitor says; default local
-	MaxRecs           uint8   `cbor:"5,keyasint,omitempty"` // default 6
+	MaxRecs           uint8   `cbor:"5,keyasint,omitempty"` // recommendations when a request does not ask; default 0 (none)
 	LoyalOrders       uint16  `cbor:"6,keyasint,omitempty"` // orders that make a loyal customer; default 3
 	AtRiskDays        uint16  `cbor:"7,keyasint,omitempty"` // days since the last order before "at risk"; default 90
 	LapsedDays        uint16  `cbor:"8,keyasint,omitempty"` // days since the last order before "lapsed"; default 180

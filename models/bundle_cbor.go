@@ -277,6 +277,7 @@ var cborCampaign = minicbor.Struct{Size: unsafe.Sizeof(Campaign{}),
 		{Off: unsafe.Offsetof(Campaign{}.Caps), Key: 8, Kind: minicbor.KindPtr, Type: &cborCaps, Omit: true},
 		{Off: unsafe.Offsetof(Campaign{}.Start), Key: 9, Kind: minicbor.KindInt64, Omit: true},
 		{Off: unsafe.Offsetof(Campaign{}.End), Key: 10, Kind: minicbor.KindInt64, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.BySegment), Key: 11, Kind: minicbor.KindStructs, Type: &cborSegmentSplit, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
@@ -310,6 +311,29 @@ func (x *Variant) DecodeCBOR(d *minicbor.Decoder) {
 
 // DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
 func (x *Variant) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborVariant) }
+
+var cborSegmentSplit = minicbor.Struct{Size: unsafe.Sizeof(SegmentSplit{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]SegmentSplit, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(SegmentSplit{}.Segment), Key: 1, Kind: minicbor.KindUint16},
+		{Off: unsafe.Offsetof(SegmentSplit{}.Weights), Key: 2, Kind: minicbor.KindSlice, Elem: minicbor.KindUint16},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *SegmentSplit) EncodeCBOR(e *minicbor.Encoder) {
+	e.Struct(unsafe.Pointer(x), &cborSegmentSplit)
+}
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *SegmentSplit) DecodeCBOR(d *minicbor.Decoder) {
+	*x = SegmentSplit{}
+	d.Struct(unsafe.Pointer(x), &cborSegmentSplit)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *SegmentSplit) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborSegmentSplit)
+}
 
 var cborCaps = minicbor.Struct{Size: unsafe.Sizeof(Caps{}),
 	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]Caps, n))) },

@@ -369,6 +369,36 @@ func (b *Bundle) validateCampaigns() error {
 				return err
 			}
 		}
+		for i := range cp.BySegment {
+			if err := b.validateSplit(c, i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validateSplit checks a campaign's split for one segment: a known segment, not split twice, one
+// weight per variant, not all zero.
+func (b *Bundle) validateSplit(c, i int) error {
+	cp := &b.Campaigns[c]
+	sp := &cp.BySegment[i]
+	sum := 0
+	for _, w := range sp.Weights {
+		sum += int(w)
+	}
+	switch {
+	case int(sp.Segment) >= len(b.Segments):
+		return fail("campaigns[#].bySegment[#].segment", "# out of range", c, i, int(sp.Segment))
+	case len(sp.Weights) != len(cp.Variants):
+		return fail("campaigns[#].bySegment[#].weights", "# weights for # variants", c, i, len(sp.Weights), len(cp.Variants))
+	case sum == 0:
+		return fail("campaigns[#].bySegment[#].weights", "sum to 0", c, i)
+	}
+	for j := range i {
+		if cp.BySegment[j].Segment == sp.Segment {
+			return fail("campaigns[#].bySegment[#].segment", "# split twice", c, i, int(sp.Segment))
+		}
 	}
 	return nil
 }

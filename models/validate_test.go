@@ -57,6 +57,16 @@ func TestValidateAcceptsValid(t *testing.T) {
 	}
 }
 
+// TestValidateAcceptsSegmentSplits: per-segment splits may leave a variant at zero and cover
+// some segments only.
+func TestValidateAcceptsSegmentSplits(t *testing.T) {
+	b := validBundle()
+	b.Campaigns[0].BySegment = []SegmentSplit{{Segment: 1, Weights: []uint16{0, 9}}, {Segment: 0, Weights: []uint16{3, 1}}}
+	if err := b.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	tests := []struct {
@@ -140,6 +150,18 @@ func TestValidateRejects(t *testing.T) {
 		{"holdout above 100%", func(b *Bundle) { b.Campaigns[0].Holdout = 10001 }, "campaigns[0].holdout"},
 		{"ends before start", func(b *Bundle) { b.Campaigns[0].End = 999 }, "campaigns[0].end"},
 		{"campaign predicate", func(b *Bundle) { b.Campaigns[0].When[0].Ref = 2 }, "campaigns[0].when[0].ref"},
+		{"split of an unknown segment", func(b *Bundle) {
+			b.Campaigns[0].BySegment = []SegmentSplit{{Segment: 2, Weights: []uint16{1, 1}}}
+		}, "campaigns[0].bySegment[0].segment: 2 out of range"},
+		{"split with a weight missing", func(b *Bundle) {
+			b.Campaigns[0].BySegment = []SegmentSplit{{Segment: 0, Weights: []uint16{1}}}
+		}, "campaigns[0].bySegment[0].weights: 1 weights for 2 variants"},
+		{"split with zero weights", func(b *Bundle) {
+			b.Campaigns[1].BySegment = []SegmentSplit{{Segment: 1, Weights: []uint16{0, 0}}}
+		}, "campaigns[1].bySegment[0].weights: sum to 0"},
+		{"segment split twice", func(b *Bundle) {
+			b.Campaigns[0].BySegment = []SegmentSplit{{Segment: 1, Weights: []uint16{1, 0}}, {Segment: 1, Weights: []uint16{0, 1}}}
+		}, "campaigns[0].bySegment[1].segment: 1 split twice"},
 		{"session timeout", func(b *Bundle) { b.Settings.SessionTimeoutSec = 86401 }, "settings.sessionTimeoutSec"},
 		{"half-life NaN", func(b *Bundle) { b.Settings.HalfLifeDays = float32(nan) }, "settings.halfLifeDays"},
 		{"half-life negative", func(b *Bundle) { b.Settings.HalfLifeDays = -1 }, "settings.halfLifeDays"},

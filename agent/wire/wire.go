@@ -172,7 +172,7 @@ type Request struct {
 	Events  []Event  `cbor:"3,keyasint,omitempty"`
 	Slots   []string `cbor:"4,keyasint,omitempty"` // slots on the current page that want a decision
 	Profile []byte   `cbor:"5,keyasint,omitempty"` // OpLoadProfile: a profile saved earlier
-	MaxRecs uint8    `cbor:"6,keyasint,omitempty"` // 0 = the bundle's default
+	MaxRecs uint8    `cbor:"6,keyasint,omitempty"` // recommendations wanted; 0 = the bundle's default, none unless it sets one
 	TZ      int16    `cbor:"7,keyasint,omitempty"` // the visitor's UTC offset in minutes, for hour and weekday
 	Inputs  []Input  `cbor:"8,keyasint,omitempty"` // OpScore: the visitor's attributes, by name
 }

@@ -101,9 +101,10 @@ func history(b *models.Bundle) []*wire.Request {
 	return reqs
 }
 
-// event is the request of the end-to-end benchmarks: one product view, two slots to decide.
-func event(b *models.Bundle) []byte {
-	req := &wire.Request{Now: t0 + 30*24*3600*1000, Seed: 9, Slots: []string{"banner", "popin"},
+// event is the request of the end-to-end benchmarks: one product view, two slots to decide, and
+// recs recommendations (0: the page shows none, and the agent computes none).
+func event(b *models.Bundle, recs uint8) []byte {
+	req := &wire.Request{Now: t0 + 30*24*3600*1000, Seed: 9, Slots: []string{"banner", "popin"}, MaxRecs: recs,
 		Events: []wire.Event{{Type: wire.EventProductView, Time: t0 + 30*24*3600*1000, Item: b.Items[5],
 			Category: b.Categories[b.ItemCategory[5]], Value: 20}}}
 	var e minicbor.Encoder
@@ -120,21 +121,30 @@ func withoutAppetence(bu *Budget) *models.Bundle {
 }
 
 // BenchmarkEvent is one event end to end, as the issue defines it: the request decoded, the event
-// applied, features, every score (1,000 appetence scores included), segments, recommendations, two
-// decisions, the reply encoded. The returning visitor's profile is loaded once, before the loop (its
+// applied, features, every score (1,000 appetence scores included), segments, two decisions, the
+// reply encoded. The page asks for no recommendation (BenchmarkEventRecommendations does). The returning visitor's profile is loaded once, before the loop (its
 // load is BenchmarkAcquireLoadProfile); the profile then evolves, bounded by its caps.
 func BenchmarkEvent(b *testing.B) {
 	bu := load(b)
-	b.Run("native", func(b *testing.B) { benchNative(b, bu.Bundle, bu.Profile, event(bu.Bundle)) })
-	b.Run("module", func(b *testing.B) { benchModule(b, bu, nil, event(bu.Bundle)) })
+	b.Run("native", func(b *testing.B) { benchNative(b, bu.Bundle, bu.Profile, event(bu.Bundle, 0)) })
+	b.Run("module", func(b *testing.B) { benchModule(b, bu, nil, event(bu.Bundle, 0)) })
+}
+
+// BenchmarkEventRecommendations is BenchmarkEventNoAppetence on a page that shows 6 recommendations:
+// the neighbour scores of up to 8 recent items, what the visitor saw or bought left out.
+func BenchmarkEventRecommendations(b *testing.B) {
+	bu := load(b)
+	nb := withoutAppetence(bu)
+	b.Run("native", func(b *testing.B) { benchNative(b, nb, bu.Profile, event(nb, 6)) })
+	b.Run("module", func(b *testing.B) { benchModule(b, bu, nb, event(nb, 6)) })
 }
 
 // BenchmarkEventNoAppetence is BenchmarkEvent without the 1,000-category appetence pass.
 func BenchmarkEventNoAppetence(b *testing.B) {
 	bu := load(b)
 	nb := withoutAppetence(bu)
-	b.Run("native", func(b *testing.B) { benchNative(b, nb, bu.Profile, event(nb)) })
-	b.Run("module", func(b *testing.B) { benchModule(b, bu, nb, event(nb)) })
+	b.Run("native", func(b *testing.B) { benchNative(b, nb, bu.Profile, event(nb, 0)) })
+	b.Run("module", func(b *testing.B) { benchModule(b, bu, nb, event(nb, 0)) })
 }
 
 func benchNative(b *testing.B, bundle *models.Bundle, profile, req []byte) {
@@ -341,7 +351,7 @@ func TestDumpBudget(t *testing.T) {
 	(&wire.Request{Profile: bu.Profile, Seed: 1}).EncodeCBOR(&e)
 	for name, data := range map[string][]byte{
 		"bundle.cbor": bu.Envelope, "noapp.cbor": signing.Sign(nb, key), "noapp.pub": key.Public().(ed25519.PublicKey),
-		"bundle.pub": bu.Pub, "loadprofile.req": e.Bytes(), "event.req": event(nb), "module.wasm": bu.Module,
+		"bundle.pub": bu.Pub, "loadprofile.req": e.Bytes(), "event.req": event(nb, 0), "module.wasm": bu.Module,
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)

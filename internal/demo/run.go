@@ -47,6 +47,14 @@ func slotsFor(e *wire.Event) []string {
 	return nil
 }
 
+// recsFor is how many recommendations the page of an event shows: a product page has a carousel.
+func recsFor(e *wire.Event) uint8 {
+	if e.Type == wire.EventProductView {
+		return 6
+	}
+	return 0
+}
+
 // Run drives fresh simulated visitors through the module, one request per event as an edge or a
 // browser would (load the saved profile, apply the event, decide, save), and prints what it decided.
 func Run(ctx context.Context, h *host.Host, s *sim.Sim, cfg RunConfig) (*RunReport, error) {
@@ -77,7 +85,7 @@ func Run(ctx context.Context, h *host.Host, s *sim.Sim, cfg RunConfig) (*RunRepo
 		si := 0
 		for i := range v.Events {
 			e := v.Events[i]
-			req := &wire.Request{Now: e.Time, Seed: rng.Uint64(), Events: []wire.Event{e}, Slots: slotsFor(&e)}
+			req := &wire.Request{Now: e.Time, Seed: rng.Uint64(), Events: []wire.Event{e}, Slots: slotsFor(&e), MaxRecs: recsFor(&e)}
 			start := time.Now()
 			ans, saved, err := h.Handle(ctx, profile, req)
 			rep.Latency = append(rep.Latency, time.Since(start))

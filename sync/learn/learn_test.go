@@ -54,6 +54,55 @@ func TestReallocate(t *testing.T) {
 	}
 }
 
+// TestReallocatePerSegment: with PerSegment, a segment with enough evidence gets the split its own
+// cells call for, one below MinSegmentExposures keeps the global split, and cells of no segment or
+// of a segment the bundle does not have count for the global split only.
+func TestReallocatePerSegment(t *testing.T) {
+	b := bundle(1_800_000_000)
+	b.Segments = []models.Segment{{Name: "new"}, {Name: "returning"}, {Name: "rare"}}
+	cells := []store.ReportCell{
+		{Campaign: "banner-test", Variant: "a", Segment: "new", Exposures: 1000, Conversions: 80},
+		{Campaign: "banner-test", Variant: "b", Segment: "new", Exposures: 1000, Conversions: 20},
+		{Campaign: "banner-test", Variant: "c", Segment: "new", Exposures: 1000, Conversions: 20},
+		{Campaign: "banner-test", Variant: "a", Segment: "returning", Exposures: 1000, Conversions: 20},
+		{Campaign: "banner-test", Variant: "b", Segment: "returning", Exposures: 1000, Conversions: 20},
+		{Campaign: "banner-test", Variant: "c", Segment: "returning", Exposures: 1000, Conversions: 80},
+		{Campaign: "banner-test", Variant: "b", Segment: "rare", Exposures: 300, Conversions: 100},
+		{Campaign: "banner-test", Variant: "b", Segment: "", Exposures: 2000, Conversions: 20},
+		{Campaign: "banner-test", Variant: "b", Segment: "gone", Exposures: 2000, Conversions: 20},
+		{Campaign: "banner-test", Segment: "new", Exposures: 500, Conversions: 500}, // holdout
+	}
+	next, al, err := learn.Reallocate(b, cells, []string{"banner-test"}, 1_800_003_600, learn.Config{PerSegment: true, MinSegmentExposures: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Validate(); err != nil {
+		t.Fatalf("next bundle invalid: %v", err)
+	}
+	c := next.Campaigns[0]
+	if len(c.BySegment) != 2 || c.BySegment[0].Segment != 0 || c.BySegment[1].Segment != 1 {
+		t.Fatalf("splits %+v, want one for segment 0 and one for segment 1", c.BySegment)
+	}
+	if w := c.BySegment[0].Weights; !(w[0] > 9000 && w[1] >= 100 && w[2] >= 100) {
+		t.Errorf("segment new converts best on a: %v", w)
+	}
+	if w := c.BySegment[1].Weights; !(w[2] > 9000 && w[0] >= 100 && w[1] >= 100) {
+		t.Errorf("segment returning converts best on c: %v", w)
+	}
+	segs := al[0].Segments
+	if len(segs) != 3 || segs[2].Segment != "rare" || segs[2].Weights != nil || segs[2].Arms[1].Visitors != 300 {
+		t.Errorf("segment allocations %+v: rare must be reported without a split", segs)
+	}
+	if al[0].Arms[1].Visitors != 6300 {
+		t.Errorf("global arm b: %d exposures, want every segment's 6,300", al[0].Arms[1].Visitors)
+	}
+	// Without PerSegment the splits go: the global split is the bandit's only one.
+	again, _, err := learn.Reallocate(next, cells, []string{"banner-test"}, 1_800_007_200, learn.Config{})
+	if err != nil || again.Campaigns[0].BySegment != nil || len(next.Campaigns[0].BySegment) != 2 {
+		t.Errorf("global reallocation kept %+v (%v), or touched the previous bundle", again.Campaigns[0].BySegment, err)
+	}
+}
+
 // TestBanditLoop closes the loop natively: real agents decide and count, the store merges their
 // batches (SQLite, durable), Reallocate sets the next bundle's split, the agents load it. With true
 // conversion rates of 3, 4 and 6 % per variant, the best variant gets ≥ 90 % of the visitors of the

@@ -115,6 +115,8 @@ func TestSampleRatio(t *testing.T) {
 			fired++
 		}
 	}
+	t.Logf("SRM check: 52/48 at 20,000 visitors χ² %.1f, p %.1e (caught: p < %g); fired in %d of 1,000 A/A runs of 20,000 visitors (nominal %g, so 1 expected)",
+		chi2, p, SRMThreshold, fired, SRMThreshold)
 	if fired > 5 { // expected 1; P(more than 5 | rate 0.001) < 0.001
 		t.Errorf("SRM fired %d times in 1,000 A/A runs", fired)
 	}
