@@ -308,10 +308,14 @@ func runEvalUplift(s, y []float64, scores, labels, label, treatment, treated, na
 	return nil
 }
 
-// runSimulate writes a simulated dataset.
-func runSimulate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+// runSimulate writes a simulated dataset (uplift) or runs the learning loop (loop, simulate.go).
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "loop" {
+		return runSimulateLoop(ctx, args[1:], stdout, stderr) // simulate.go
+	}
 	if len(args) == 0 || args[0] != "uplift" {
-		return usagef("usage: presage simulate uplift -o FILE.csv [-people N] [-treated-share S] [-seed N]")
+		return usagef("usage: presage simulate uplift -o FILE.csv [-people N] [-treated-share S] [-seed N]\n" +
+			"       presage simulate loop [-server URL -key FILE] [-visitors N] [-rounds K] [-module-share S] [-kill]")
 	}
 	fl := newFlags("simulate uplift", "-o FILE.csv [flags]", stderr)
 	out := fl.String("o", "", "where to write the CSV")
