@@ -155,7 +155,7 @@ func printLoop(w io.Writer, res *loopsim.Result, cfg loopsim.Config, took time.D
 	}
 	fmt.Fprintf(w, "        regret against the oracle (always %s): %.1f expected conversions over %d visitors, %.1f %% of the oracle's %.1f\n",
 		best, res.Regret, len(res.Rounds)*cfg.Visitors, 100*res.Regret/res.Oracle, res.Oracle)
-	fmt.Fprintln(w, "federated: not run by this loop (the server's federated round is being built); its figure is in memory only:")
+	fmt.Fprintln(w, "federated: not run by this loop (the server's round is tested in sync/server, TestFedRound*); the AUC figure is measured in memory:")
 	fmt.Fprintln(w, "        go test -run TestFederatedMatchesCentral -v ./sync/fed  (AUC ≥ 0.98 × central at ε = 1 per visitor per day)")
 	kill := ""
 	if res.Killed {

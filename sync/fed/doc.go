@@ -58,11 +58,29 @@
 // only that visitor's own protection. The noise comes from a ChaCha8 source seeded by crypto/rand
 // (NewNoise); the floating-point attacks on textbook samplers (Mironov 2012) are not addressed.
 //
+// # The held-back check
+//
+// The server sees no label, so a step is judged on gradients: with Config.CheckHeldBack, a Round
+// also gathers a held-back share of the day's updates (Round.AddSum with heldBack; the sync store
+// keeps one batch in five apart by its id), noised with the same σ, and keeps a model's step
+// β → β' only when the held-back noisy count reaches k and the first-order change of the held-back
+// mean log loss, (S̃_H/ñ_H)·(β' − β), is at most Tolerance (2) standard errors of its noise,
+// Tolerance·σ·‖β' − β‖/ñ_H. The split costs no privacy: a visitor-day's updates divided between
+// the shares still have a joint norm of at most C and one count, so the query's sensitivity is Δ.
+// It checks the step's direction to first order, not its length.
+//
+// # On the sync server
+//
+// sync/store sums the updates in the ingest transaction (after the server's CheckUpdates against
+// the serving bundle) and keeps the ledger; sync/server runs one round per retraining on the most
+// recent complete day, charging the store's ledger before the noise is drawn (its Trainer and
+// Accountant are made per round; the store's ledger is the one that counts, across restarts and
+// nodes; momentum is therefore not carried from one round to the next).
+//
 // # Not built yet
 //
-// Persisting rounds and the ledger in sync/store, the scheduler that closes a round each day and
-// publishes the signed bundle (sync/learn and the server), targets whose label resolves after the
-// session (buy_14d, email_14d: the device would have to keep the example for 14 days), and
-// computing the standardisation privately: today it is public input, set from data the server
-// already holds.
+// Targets whose label resolves after the session (buy_14d, email_14d: the device would have to
+// keep the example for 14 days), computing the standardisation privately (today it is public
+// input, set from data the server already holds), and carrying the optimiser's momentum across
+// the server's rounds.
 package fed

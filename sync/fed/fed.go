@@ -19,6 +19,7 @@ const (
 	DefaultLearningRate = 1    // on the mean gradient in standardised coordinates
 	DefaultMomentum     = 0.5  // heavy-ball momentum of the server's steps (post-processing: free)
 	DefaultL2           = 1e-4 // ridge on the standardised weights, as models/train.DefaultL2
+	DefaultTolerance    = 2    // standard errors of the held-back check (Config.CheckHeldBack)
 )
 
 // Config sets the privacy budget and the server's optimiser. Zero fields take the defaults above;
@@ -30,6 +31,12 @@ type Config struct {
 	LearningRate   float64
 	Momentum       float64
 	L2             float64
+	// CheckHeldBack makes Apply check every step on the round's held-back share (AddSum with
+	// heldBack): a model is stepped only when the noisy held-back count reaches MinCohort too and
+	// the step does not increase the held-back loss by more than Tolerance standard errors of the
+	// noise (see Apply). Off, the held-back share is neither noised nor read.
+	CheckHeldBack bool
+	Tolerance     float64 // 0 means DefaultTolerance
 }
 
 func (c Config) withDefaults() Config {
@@ -37,7 +44,8 @@ func (c Config) withDefaults() Config {
 		v *float64
 		d float64
 	}{{&c.Epsilon, DefaultEpsilon}, {&c.Delta, DefaultDelta},
-		{&c.MinCohort, DefaultMinCohort}, {&c.LearningRate, DefaultLearningRate}, {&c.Momentum, DefaultMomentum}, {&c.L2, DefaultL2}} {
+		{&c.MinCohort, DefaultMinCohort}, {&c.LearningRate, DefaultLearningRate}, {&c.Momentum, DefaultMomentum}, {&c.L2, DefaultL2},
+		{&c.Tolerance, DefaultTolerance}} {
 		if *f.v == 0 {
 			*f.v = f.d
 		}
@@ -79,8 +87,8 @@ func NewTrainer(cfg Config, noise *rand.Rand) (*Trainer, error) {
 	if noise == nil {
 		return nil, errors.New("fed: no noise source")
 	}
-	if !(cfg.LearningRate > 0) || cfg.Momentum >= 1 || !(cfg.MinCohort >= 0) {
-		return nil, errors.New("fed: need a learning rate > 0, a momentum < 1 and a cohort ≥ 0")
+	if !(cfg.LearningRate > 0) || cfg.Momentum >= 1 || !(cfg.MinCohort >= 0) || !(cfg.Tolerance > 0) {
+		return nil, errors.New("fed: need a learning rate > 0, a momentum < 1, a cohort ≥ 0 and a tolerance > 0")
 	}
 	acc, err := NewAccountant(cfg.Epsilon, cfg.Delta)
 	if err != nil {
@@ -108,23 +116,21 @@ type Round struct {
 	models []int       // indices of the federated models in b.Propensity
 	sums   [][]float64 // per federated model: Σ of clipped contributions (bias first)
 	counts []float64   // per federated model: Σ Count
-	clip   float64     // the joint bound C (the smallest of the models')
+	held   [][]float64 // the same, of the held-back share (AddSum with heldBack)
+	hcount []float64
+	clip   float64 // the joint bound C (the smallest of the models')
 
-	Batches, Rejected int // batches added, and refused
+	Batches, Rejected int // batches added (the held-back share's included), and refused
 }
 
 // NewRound starts gathering, for day (a Unix day), the updates of batches sent under bundle b.
 func (t *Trainer) NewRound(b *models.Bundle, day int32) (*Round, error) {
 	r := &Round{t: t, b: b, day: day}
-	for m := range b.Propensity {
-		if f := b.Propensity[m].Fed; f != nil {
-			r.models = append(r.models, m)
-			r.sums = append(r.sums, make([]float64, 1+len(b.Propensity[m].Features)))
-			r.counts = append(r.counts, 0)
-			if c := f.ClipBound(); r.clip == 0 || c < r.clip {
-				r.clip = c
-			}
-		}
+	r.models, r.clip = federated(b)
+	for _, m := range r.models {
+		r.sums = append(r.sums, make([]float64, 1+len(b.Propensity[m].Features)))
+		r.held = append(r.held, make([]float64, 1+len(b.Propensity[m].Features)))
+		r.counts, r.hcount = append(r.counts, 0), append(r.hcount, 0)
 	}
 	if len(r.models) == 0 {
 		return nil, ErrNoModel
@@ -147,20 +153,10 @@ func (r *Round) Add(bt *wire.Batch) error {
 	if len(bt.Updates) == 0 {
 		return nil
 	}
-	err := r.check(bt)
+	scale, err := r.check(bt)
 	if err != nil {
 		r.Rejected++
 		return err
-	}
-	var n2 float64
-	for _, u := range bt.Updates {
-		for _, v := range u.Sum {
-			n2 += float64(v) * float64(v)
-		}
-	}
-	scale := 1.0
-	if n := math.Sqrt(n2); n > r.clip {
-		scale = r.clip / n
 	}
 	for _, u := range bt.Updates {
 		k := r.index(u.Model)
@@ -173,30 +169,104 @@ func (r *Round) Add(bt *wire.Batch) error {
 	return nil
 }
 
-func (r *Round) check(bt *wire.Batch) error {
+// AddSum merges the sum of many batches' updates to one model, each batch already checked and
+// clipped (CheckUpdates), as the sync store keeps them: count is their Σ Count, batches how many
+// they were. heldBack puts them in the round's held-back share, which Apply noises alike and reads
+// only to check the step (Config.CheckHeldBack). An unknown model or a wrong length is refused.
+func (r *Round) AddSum(model string, sum []float64, count float64, batches int, heldBack bool) error {
+	k := r.index(model)
+	switch {
+	case k < 0:
+		return errors.Join(ErrBadUpdate, errors.New("fed: unknown model "+model))
+	case len(sum) != len(r.sums[k]) || !(count >= 0) || batches < 0:
+		return errors.Join(ErrBadUpdate, errors.New("fed: "+model+": wrong length or count"))
+	}
+	dst, cnt := r.sums[k], &r.counts[k]
+	if heldBack {
+		dst, cnt = r.held[k], &r.hcount[k]
+	}
+	if slices.ContainsFunc(sum, func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }) {
+		return errors.Join(ErrBadUpdate, errors.New("fed: "+model+": value not finite"))
+	}
+	for i, v := range sum {
+		dst[i] += v
+	}
+	*cnt += count
+	r.Batches += batches
+	return nil
+}
+
+func (r *Round) check(bt *wire.Batch) (float64, error) {
 	switch {
 	case bt.Bundle != r.b.Version || bt.Site != r.b.Site:
-		return ErrOtherBundle
+		return 0, ErrOtherBundle
 	case bt.Day != r.day:
-		return ErrOtherDay
+		return 0, ErrOtherDay
 	}
-	seen := make([]bool, len(r.models))
+	return clipScale(r.b, r.models, r.clip, bt)
+}
+
+// CheckUpdates checks a batch's updates against bundle b, whose version the batch says it was
+// gathered under (the caller matches them), and clips them in place to b's joint bound C, as a
+// Round's Add does: the sync server runs it at ingest, so that what it stores is what Add would
+// have merged. It refuses the updates whole (ErrBadUpdate, ErrNoModel) as Add does.
+func CheckUpdates(b *models.Bundle, bt *wire.Batch) error {
+	idx, clip := federated(b)
+	if len(idx) == 0 {
+		return ErrNoModel
+	}
+	scale, err := clipScale(b, idx, clip, bt)
+	if err != nil || scale == 1 {
+		return err
+	}
 	for _, u := range bt.Updates {
-		k := r.index(u.Model)
+		for i, v := range u.Sum {
+			u.Sum[i] = float32(float64(v) * scale)
+		}
+	}
+	return nil
+}
+
+// federated returns the indices of b's federated models in b.Propensity and their joint bound C,
+// the smallest of theirs.
+func federated(b *models.Bundle) (idx []int, clip float64) {
+	for m := range b.Propensity {
+		if f := b.Propensity[m].Fed; f != nil {
+			idx = append(idx, m)
+			if c := f.ClipBound(); clip == 0 || c < clip {
+				clip = c
+			}
+		}
+	}
+	return idx, clip
+}
+
+// clipScale checks bt's updates against the federated models idx of b and returns the factor that
+// brings their joint norm within clip.
+func clipScale(b *models.Bundle, idx []int, clip float64, bt *wire.Batch) (float64, error) {
+	seen := make([]bool, len(idx))
+	var n2 float64
+	for _, u := range bt.Updates {
+		k := slices.IndexFunc(idx, func(m int) bool { return b.Propensity[m].Name == u.Model })
 		switch {
 		case k < 0 || seen[k]:
-			return errors.Join(ErrBadUpdate, errors.New("fed: unknown or repeated model "+u.Model))
-		case len(u.Sum) != len(r.sums[k]) || u.Count > 1:
-			return errors.Join(ErrBadUpdate, errors.New("fed: "+u.Model+": wrong length or count"))
+			return 0, errors.Join(ErrBadUpdate, errors.New("fed: unknown or repeated model "+u.Model))
+		case len(u.Sum) != 1+len(b.Propensity[idx[k]].Features) || u.Count > 1:
+			return 0, errors.Join(ErrBadUpdate, errors.New("fed: "+u.Model+": wrong length or count"))
 		}
 		for _, v := range u.Sum {
-			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
-				return errors.Join(ErrBadUpdate, errors.New("fed: "+u.Model+": value not finite"))
+			f := float64(v)
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, errors.Join(ErrBadUpdate, errors.New("fed: "+u.Model+": value not finite"))
 			}
+			n2 += f * f
 		}
 		seen[k] = true
 	}
-	return nil
+	if n := math.Sqrt(n2); n > clip {
+		return clip / n, nil
+	}
+	return 1, nil
 }
 
 func (r *Round) index(model string) int {
@@ -229,18 +299,39 @@ type Report struct {
 type ModelReport struct {
 	Name       string
 	NoisyCount float64
-	Applied    bool    // false below the minimum cohort
+	Applied    bool    // false below the minimum cohort, or refused by the held-back check
 	GradNorm   float64 // of the noisy mean gradient
+	// The held-back check (Config.CheckHeldBack): the held-back share's noisy count, the
+	// first-order change of its mean log loss under the step, Δ̂ = (S̃_H/ñ_H)·(β' − β), and the
+	// tolerance, Tolerance·σ·‖β' − β‖/ñ_H (the noise's standard error of Δ̂). Regression: Δ̂ is
+	// above the tolerance, and the model was not stepped.
+	HeldCount, HeldChange, HeldTolerance float64
+	Regression                           bool
+	Reason                               string // why the model was not stepped; "" when it was
 }
+
+// Reasons a model is not stepped (ModelReport.Reason).
+const (
+	ReasonCohort     = "fewer noisy contributors than the minimum cohort"
+	ReasonHeldCohort = "fewer noisy held-back contributors than the minimum cohort: the step cannot be checked"
+	ReasonRegression = "the step increases the held-back loss"
+)
 
 // Apply adds the Gaussian noise, charges the round to the accountant and steps the weights. It
 // returns the next bundle (a copy of the round's bundle with a version one higher and the new
 // weights; unsigned) when a model moved, or the round's bundle itself when none did (every noisy
-// cohort below the minimum). ErrBudget: the day's budget is spent, nothing is drawn or charged.
+// cohort below the minimum, or every step refused by the held-back check). ErrBudget: the day's
+// budget is spent, nothing is drawn or charged.
 //
 // The step, for each model, in its standardised coordinates β (β₀ the intercept at the centre,
 // βⱼ = wⱼ·sⱼ): ĝ = (S + N(0, σ²I)) / max(n̂, k), n̂ = n + N(0, σ²), v ← μ·v + ĝ + λ·(0, β₁…βₙ),
 // β ← β − η·v; then back to raw units, wⱼ = βⱼ/sⱼ, Bias = β₀ − Σ wⱼ·mⱼ.
+//
+// With Config.CheckHeldBack the held-back share (S_H, n_H) gets noise of the same σ, and a step
+// β → β' is kept only when n̂_H ≥ k and (S̃_H/n̂_H)·(β' − β) ≤ Tolerance·σ·‖β' − β‖/n̂_H: to first
+// order, the step does not increase the mean log loss of the held-back visitor-days by more than
+// the noise can explain. The same query costs no more privacy: a visitor-day's updates, split
+// between the shares, still have a joint norm of at most C and a count of 1 (Sensitivity).
 func (r *Round) Apply() (*models.Bundle, Report, error) {
 	t, cfg := r.t, r.t.cfg
 	_, _, budget := t.acc.Budget()
@@ -255,20 +346,41 @@ func (r *Round) Apply() (*models.Bundle, Report, error) {
 	sigma := GaussianSigma(rep.Sensitivity, rho)
 	rep.Sigma = sigma
 	// Noise for every coordinate of the query, the same whatever is applied.
-	for k := range r.models {
-		r.counts[k] += sigma * t.noise.NormFloat64()
-		for i := range r.sums[k] {
-			r.sums[k][i] += sigma * t.noise.NormFloat64()
+	noise := func(sums [][]float64, counts []float64) {
+		for k := range r.models {
+			counts[k] += sigma * t.noise.NormFloat64()
+			for i := range sums[k] {
+				sums[k][i] += sigma * t.noise.NormFloat64()
+			}
 		}
+	}
+	noise(r.sums, r.counts)
+	if cfg.CheckHeldBack {
+		noise(r.held, r.hcount)
 	}
 	next := *r.b
 	next.Propensity = slices.Clone(r.b.Propensity)
 	for k, m := range r.models {
 		lr := &next.Propensity[m]
-		mr := ModelReport{Name: lr.Name, NoisyCount: r.counts[k]}
-		if r.counts[k] >= cfg.MinCohort {
-			mr.Applied, rep.Applied = true, true
+		mr := ModelReport{Name: lr.Name, NoisyCount: r.counts[k], HeldCount: r.hcount[k]}
+		switch {
+		case r.counts[k] < cfg.MinCohort:
+			mr.Reason = ReasonCohort
+		case cfg.CheckHeldBack && r.hcount[k] < max(cfg.MinCohort, 1):
+			mr.Reason = ReasonHeldCohort
+		default:
+			before, vel := Standardise(lr), slices.Clone(t.vel[lr.Name])
 			mr.GradNorm = t.step(lr, r.sums[k], max(r.counts[k], cfg.MinCohort, 1))
+			if cfg.CheckHeldBack {
+				r.checkHeld(k, before, Standardise(lr), sigma, &mr)
+			}
+			if mr.Regression {
+				mr.Reason = ReasonRegression
+				next.Propensity[m] = r.b.Propensity[m]
+				t.vel[lr.Name] = vel
+				break
+			}
+			mr.Applied, rep.Applied = true, true
 		}
 		rep.Models = append(rep.Models, mr)
 	}
@@ -278,6 +390,20 @@ func (r *Round) Apply() (*models.Bundle, Report, error) {
 	next.Version = r.b.Version + 1
 	rep.Version = next.Version
 	return &next, rep, nil
+}
+
+// checkHeld fills the held-back check of model k's step from before to after.
+func (r *Round) checkHeld(k int, before, after []float64, sigma float64, mr *ModelReport) {
+	n := r.hcount[k]
+	var dot, norm2 float64
+	for i := range before {
+		d := after[i] - before[i]
+		dot += r.held[k][i] * d
+		norm2 += d * d
+	}
+	mr.HeldChange = dot / n
+	mr.HeldTolerance = r.t.cfg.Tolerance * sigma * math.Sqrt(norm2) / n
+	mr.Regression = mr.HeldChange > mr.HeldTolerance
 }
 
 // step moves lr (a copy whose slices it replaces) along the noisy gradient sum g over n visitors,

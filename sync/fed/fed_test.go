@@ -231,3 +231,90 @@ func TestBatchUpdatesOnTheWire(t *testing.T) {
 		t.Errorf("decoded %+v, want %+v", out, *in)
 	}
 }
+
+// CheckUpdates checks a batch against the bundle and clips it in place, as Add would.
+func TestCheckUpdates(t *testing.T) {
+	b := testBundle()
+	for _, tc := range []struct {
+		name string
+		bt   *wire.Batch
+		want []float32
+		err  error
+	}{
+		{"within the bound", batch(10, 1, 0, 1), []float32{1, 0, 1}, nil},
+		{"clipped", batch(10, 0, 6, 8), []float32{0, 1.2, 1.6}, nil},
+		{"wrong length", batch(10, 1, 1), nil, fed.ErrBadUpdate},
+		{"unknown model", &wire.Batch{Updates: []wire.ModelUpdate{{Model: "other", Sum: []float32{1, 1}}}}, nil, fed.ErrBadUpdate},
+		{"not finite", batch(10, 1, float32(math.Inf(1)), 1), nil, fed.ErrBadUpdate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := fed.CheckUpdates(b, tc.bt)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err %v, want %v", err, tc.err)
+			}
+			for i, w := range tc.want {
+				if s := tc.bt.Updates[0].Sum; !near(float64(s[i]), float64(w), 1e-6) {
+					t.Errorf("sum %v, want %v", s, tc.want)
+				}
+			}
+		})
+	}
+	if err := fed.CheckUpdates(&models.Bundle{}, batch(10, 1)); !errors.Is(err, fed.ErrNoModel) {
+		t.Errorf("no federated model: %v", err)
+	}
+}
+
+// The held-back check: with the noise negligible, a step along the held-back gradient's descent
+// is kept and one against it is refused; without held-back contributors the step is not taken.
+func TestHeldBackCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		held     []float64
+		heldN    float64
+		applied  bool
+		reason   string
+		positive bool // HeldChange > 0
+	}{
+		{"held-back agrees", []float64{100, 0, 100}, 100, true, "", false},
+		{"held-back disagrees", []float64{-100, 0, -100}, 100, false, fed.ReasonRegression, true},
+		{"no held-back share", nil, 0, false, fed.ReasonHeldCohort, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, err := fed.NewTrainer(fed.Config{MinCohort: 2, Epsilon: 1e9, CheckHeldBack: true}, rand.New(rand.NewPCG(1, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := testBundle()
+			r, _ := tr.NewRound(b, 10)
+			if err := r.AddSum("buy", []float64{100, 0, 100}, 100, 100, false); err != nil {
+				t.Fatal(err)
+			}
+			if tc.held != nil {
+				if err := r.AddSum("buy", tc.held, tc.heldN, 100, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next, rep, err := r.Apply()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := rep.Models[0]
+			if m.Applied != tc.applied || rep.Applied != tc.applied || m.Reason != tc.reason || (m.HeldChange > 0) != tc.positive {
+				t.Errorf("report %+v", m)
+			}
+			if !tc.applied && next != b {
+				t.Errorf("a refused step changed the bundle")
+			}
+		})
+	}
+	tr, _ := fed.NewTrainer(fed.Config{}, rand.New(rand.NewPCG(1, 2)))
+	r, _ := tr.NewRound(testBundle(), 10)
+	for _, bad := range []struct {
+		model string
+		sum   []float64
+	}{{"other", []float64{1, 1}}, {"buy", []float64{1, 1}}, {"buy", []float64{1, math.NaN(), 1}}} {
+		if err := r.AddSum(bad.model, bad.sum, 1, 1, false); !errors.Is(err, fed.ErrBadUpdate) {
+			t.Errorf("AddSum(%q, %v): %v", bad.model, bad.sum, err)
+		}
+	}
+}

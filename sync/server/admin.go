@@ -453,28 +453,38 @@ type reportView struct {
 
 const dayLayout = "2006-01-02"
 
-func (s *Server) report(w http.ResponseWriter, r *http.Request, site string) {
-	q := r.URL.Query()
-	to := store.Day(s.cfg.Now())
+// dayRange reads the query's from and to (dates, UTC; default the 30 days up to today), or answers
+// 400 and returns false.
+func (s *Server) dayRange(w http.ResponseWriter, q url.Values) (from, to int32, ok bool) {
+	to = store.Day(s.cfg.Now())
 	if v := q.Get("to"); v != "" {
 		t, err := time.Parse(dayLayout, v)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "to: want a date such as 2026-05-31")
-			return
+			return 0, 0, false
 		}
 		to = store.Day(t)
 	}
-	from := to - 29
+	from = to - 29
 	if v := q.Get("from"); v != "" {
 		t, err := time.Parse(dayLayout, v)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "from: want a date such as 2026-05-01")
-			return
+			return 0, 0, false
 		}
 		from = store.Day(t)
 	}
 	if from > to {
 		writeError(w, http.StatusBadRequest, "from is after to")
+		return 0, 0, false
+	}
+	return from, to, true
+}
+
+func (s *Server) report(w http.ResponseWriter, r *http.Request, site string) {
+	q := r.URL.Query()
+	from, to, ok := s.dayRange(w, q)
+	if !ok {
 		return
 	}
 	k := s.cfg.KAnonymity
@@ -497,6 +507,5 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, site string) {
 		s.fail(w, err)
 		return
 	}
-	day := func(d int32) string { return time.Unix(int64(d)*86400, 0).UTC().Format(dayLayout) }
-	writeJSON(w, http.StatusOK, reportView{Site: site, Campaign: campaign, From: day(from), To: day(to), K: k, Totals: tot, Report: rep})
+	writeJSON(w, http.StatusOK, reportView{Site: site, Campaign: campaign, From: dayString(from), To: dayString(to), K: k, Totals: tot, Report: rep})
 }

@@ -73,6 +73,7 @@ func (s *Server) postBatch(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, reason, http.StatusBadRequest, err.Error())
 		return
 	}
+	s.checkUpdates(r.Context(), b)
 	fresh, err := s.ing.submit(r.Context(), b)
 	if err != nil {
 		// Not stored, or not known to be: the shutdown began, the store failed, or the request's

@@ -46,6 +46,7 @@ type servedBundle struct {
 	version uint64
 	sha     string
 	*asset
+	dec decodedBundle // for the ingest check of model updates (fedround.go)
 }
 
 // bundleCache keeps each site's current bundle in memory and re-reads the store at most every

@@ -292,6 +292,7 @@ func TestConfigErrors(t *testing.T) {
 		{"origin with a path", func(c *server.Config) { c.Origins = []string{"https://shop.example/page"} }, "origin"},
 		{"origin without scheme", func(c *server.Config) { c.Origins = []string{"shop.example"} }, "origin"},
 		{"short signing key", func(c *server.Config) { c.SigningKey = ed25519.PrivateKey{1, 2} }, "SigningKey"},
+		{"negative privacy budget", func(c *server.Config) { c.Retrain.Fed.Epsilon = -1 }, "federated rounds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig()

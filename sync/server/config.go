@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/presage-dev/presage/sync/fed"
 )
 
 // Defaults of a [Config]: what its zero fields mean.
@@ -176,6 +179,9 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.Retrain.HoldBackDays, 1)
 	if c.Retrain.HoldBackDays >= c.Retrain.WindowDays {
 		return c, fmt.Errorf("server: config: retraining holds back %d of a %d-day window: nothing left to train on", c.Retrain.HoldBackDays, c.Retrain.WindowDays)
+	}
+	if _, err := fed.NewTrainer(c.Retrain.Fed, rand.New(rand.NewPCG(0, 0))); err != nil {
+		return c, fmt.Errorf("server: config: federated rounds: %w", err)
 	}
 	if c.Rate == 0 {
 		c.Rate = DefaultRate

@@ -13,7 +13,8 @@
 //     carry it. GET /v1/presage.js, /v1/presage.mjs and (when the server has the module)
 //     /v1/presage.wasm: the script tag and the module, served by package jsbridge.
 //   - /v1/admin/...: campaigns, bundle versions (upload, publish, rollback), publication history,
-//     reports with the k-anonymity threshold. JSON, bearer token (401 without).
+//     reports with the k-anonymity threshold, retraining, the privacy ledger of federated
+//     learning (GET /v1/admin/privacy). JSON, bearer token (401 without).
 //   - /healthz, /readyz, /metrics (Prometheus).
 //   - /dashboard: HTML for people, not part of the JSON API (so not in openapi.json): campaigns
 //     with credible intervals, bandit allocation per published version, model versions, segment
@@ -32,6 +33,16 @@
 // the commit time whatever the load. Retries are idempotent: the store keeps the ids of batches
 // counted within the retry window (Config.DedupDays) and counts each id once, also when a
 // retry and its original are in the same group or reach two nodes at once.
+//
+// # Federated learning
+//
+// A batch's model updates (wire.Batch.Updates) are kept only when gathered under the bundle the
+// site serves, checked and clipped against it (fed.CheckUpdates), and summed by the store in the
+// transaction that counts the batch. Each retraining runs one noisy round for the serving bundle's
+// federated models on the most recent complete day (fedround.go): k-anonymity on raw batches, the
+// day's privacy charged to the store's ledger before the noise is drawn (a round past the budget is
+// refused and the serving weights stay), and the step checked on the held-back fifth of the
+// updates. RetrainReport.Fed says what it did.
 //
 // # Privacy
 //

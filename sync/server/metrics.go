@@ -15,16 +15,19 @@ import (
 // patterns, status codes, reasons): nothing from the request, so that a client cannot make the
 // series grow.
 type metrics struct {
-	requests   *prometheus.CounterVec   // route, code
-	duration   *prometheus.HistogramVec // route
-	batches    *prometheus.CounterVec   // result: accepted, duplicate
-	rejected   *prometheus.CounterVec   // reason
-	cells      prometheus.Counter
-	commitSecs prometheus.Histogram
-	groupSize  prometheus.Histogram
-	commitErrs prometheus.Counter
-	handler    http.Handler
-	gatherer   prometheus.Gatherer // what handler serves; the dashboard reads the ingest counters from it
+	requests *prometheus.CounterVec   // route, code
+	duration *prometheus.HistogramVec // route
+	batches  *prometheus.CounterVec   // result: accepted, duplicate
+	rejected *prometheus.CounterVec   // reason
+	cells    prometheus.Counter
+	// updatesDropped counts batches whose model updates were dropped at ingest, by reason
+	// (fedround.go); their cells still count.
+	updatesDropped *prometheus.CounterVec
+	commitSecs     prometheus.Histogram
+	groupSize      prometheus.Histogram
+	commitErrs     prometheus.Counter
+	handler        http.Handler
+	gatherer       prometheus.Gatherer // what handler serves; the dashboard reads the ingest counters from it
 }
 
 // Rejection reasons of POST /v1/batches, the values of presage_ingest_rejected_total's label.
@@ -63,6 +66,8 @@ func newMetrics(reg prometheus.Registerer, gat prometheus.Gatherer, queueDepth f
 			Help: "Batches refused, by reason."}, []string{"reason"}),
 		cells: prometheus.NewCounter(prometheus.CounterOpts{Name: "presage_ingest_cells_total",
 			Help: "Learning cells counted."}),
+		updatesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "presage_ingest_updates_dropped_total",
+			Help: "Batches whose federated model updates were dropped (their cells still count): stale_bundle (not the bundle served now), invalid."}, []string{"reason"}),
 		commitSecs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "presage_ingest_commit_seconds",
 			Help:    "Duration of one group commit (one transaction, one fsync).",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, 1, 5}}),
@@ -74,13 +79,16 @@ func newMetrics(reg prometheus.Registerer, gat prometheus.Gatherer, queueDepth f
 	}
 	depth := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "presage_ingest_queue_depth",
 		Help: "Batches waiting for the committer."}, queueDepth)
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.batches, m.rejected, m.cells, m.commitSecs, m.groupSize, m.commitErrs, depth} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.batches, m.rejected, m.cells, m.updatesDropped, m.commitSecs, m.groupSize, m.commitErrs, depth} {
 		if err := reg.Register(c); err != nil {
 			return nil, errors.Join(errors.New("server: register metrics"), err)
 		}
 	}
 	for _, r := range []string{"accepted", "duplicate"} {
 		m.batches.WithLabelValues(r)
+	}
+	for _, r := range []string{dropStale, dropInvalid} {
+		m.updatesDropped.WithLabelValues(r)
 	}
 	for _, r := range []string{reasonOrigin, reasonMediaType, reasonRateLimited, reasonTooLarge, reasonDecode, reasonInvalid, reasonUnavailable} {
 		m.rejected.WithLabelValues(r)

@@ -4,20 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/presage-dev/presage/models"
 	"github.com/presage-dev/presage/models/signing"
+	"github.com/presage-dev/presage/sync/fed"
 	"github.com/presage-dev/presage/sync/learn"
 	"github.com/presage-dev/presage/sync/store"
 )
 
 // Retraining (issue 4, section 2): the admin's campaign definitions compiled into the serving
 // bundle, the bandits' splits moved by the evidence the agents sent, each move checked on evidence
-// held back from it, then signed and published, or refused. Every version stays stored, so a
-// published retraining can be rolled back like any bundle.
+// held back from it, then signed and published, or refused. A retraining also runs one federated
+// round for the serving bundle's federated propensity models (fedround.go), whose step is checked
+// on a held-back share of the devices' updates. Every version stays stored, so a published
+// retraining can be rolled back like any bundle.
 
 // RetrainConfig schedules retraining. The zero value retrains only when asked (POST
 // /v1/admin/retrain).
@@ -36,6 +40,14 @@ type RetrainConfig struct {
 	HoldBackDays int32
 	// Learn tunes the bandits (floor, prior).
 	Learn learn.Config
+	// Fed tunes the federated round of every retraining (fedround.go): the privacy budget per
+	// visitor per day (ε = 1, δ = 10⁻⁶), the rounds sharing it (1), the minimum noisy cohort (50),
+	// the optimiser and the held-back check's tolerance (2 standard errors); zero fields take
+	// sync/fed's defaults. The held-back check is always on.
+	Fed fed.Config
+	// FedNoise draws the rounds' Gaussian noise; nil means a fresh fed.NewNoise() per round
+	// (seeded by crypto/rand). Only tests set it, to a seeded source.
+	FedNoise *rand.Rand
 }
 
 // RetrainReport is what a retraining did: published a new version, or why not.
@@ -47,6 +59,7 @@ type RetrainReport struct {
 	Reason      string               `json:"reason,omitempty"`
 	Allocations []allocationView     `json:"allocations,omitempty"`
 	Checks      []learn.Check        `json:"checks,omitempty"`
+	Fed         *FedReport           `json:"federated,omitempty"` // the federated round, when the bundle has federated models
 	Evidence    [2]store.ReportQuery `json:"-"`
 }
 
@@ -118,12 +131,20 @@ func (s *Server) Retrain(ctx context.Context, site string) (*RetrainReport, erro
 		rep.Allocations = append(rep.Allocations, allocationView{Campaign: a.Campaign, Variants: a.Variants, Best: a.Best, Weights: a.Weights})
 	}
 	defer s.noteRetrain(ctx, site, rep)
-	switch {
-	case cand.Regressed():
+	if cand.Regressed() {
 		rep.Outcome, rep.Reason = OutcomeRefused, "the candidate converts worse than the serving bundle on held-back evidence"
 		return rep, nil
-	case !cand.Changed:
-		rep.Outcome, rep.Reason = OutcomeUnchanged, "the campaigns and their splits are those serving"
+	}
+	// The federated round runs only when the campaigns do not refuse the candidate: its privacy
+	// is spent for a bundle that can be published.
+	fr, props, err := s.fedRound(ctx, site, base, today)
+	if err != nil {
+		return nil, err
+	}
+	rep.Fed = fr
+	s.logFed(site, fr)
+	if !cand.Changed && props == nil {
+		rep.Outcome, rep.Reason = OutcomeUnchanged, "the campaigns and their splits are those serving, and no federated model moved"
 		return rep, nil
 	}
 	maxV, err := s.st.MaxVersion(ctx, site)
@@ -131,7 +152,13 @@ func (s *Server) Retrain(ctx context.Context, site string) (*RetrainReport, erro
 		return nil, err
 	}
 	next := cand.Bundle
+	if props != nil {
+		next.Propensity = props
+	}
 	next.Version = maxV + 1
+	if err := next.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", errCannotBuild, err)
+	}
 	envelope := signing.Sign(next, s.cfg.SigningKey)
 	env, err := models.DecodeEnvelope(envelope)
 	if err != nil {

@@ -100,6 +100,7 @@ func New(st store.Store, cfg Config) (*Server, error) {
 		{method: "GET", path: "/v1/admin/publications", admin: true, h: withSite(s.listPublications)},
 		{method: "GET", path: "/v1/admin/reports", admin: true, h: withSite(s.report)},
 		{method: "POST", path: "/v1/admin/retrain", admin: true, h: withSite(s.retrainNow)},
+		{method: "GET", path: "/v1/admin/privacy", admin: true, h: withSite(s.privacy)},
 	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {

@@ -21,6 +21,10 @@ const (
 	// MaxCellRevenue bounds one cell's revenue: a device that claims more is broken or lying, and
 	// one such batch must not dominate a campaign's revenue.
 	MaxCellRevenue = 1e9
+	// MaxUpdates bounds the model updates of one batch (one per federated model of the bundle),
+	// and MaxUpdateLen the length of each (1 + the model's features).
+	MaxUpdates   = 16
+	MaxUpdateLen = 1024
 )
 
 // ErrBadBatch is wrapped by every error of CheckBatch.
@@ -62,6 +66,34 @@ func CheckBatch(b *wire.Batch, today int32, window int32) error {
 			return fmt.Errorf("%w: cells[%d]: count above %d", ErrBadBatch, i, MaxCellCount)
 		case math.IsNaN(c.Revenue) || c.Revenue < 0 || c.Revenue > MaxCellRevenue:
 			return fmt.Errorf("%w: cells[%d]: revenue %v not in [0, %g]", ErrBadBatch, i, c.Revenue, float64(MaxCellRevenue))
+		}
+	}
+	return checkUpdates(b.Updates)
+}
+
+// checkUpdates bounds a batch's model updates: how many, their names and lengths, finite values,
+// a Count of 0 or 1, no model twice. Whether they fit the bundle is the server's check
+// (fed.CheckUpdates); the store only makes sure they can be summed.
+func checkUpdates(us []wire.ModelUpdate) error {
+	if len(us) > MaxUpdates {
+		return fmt.Errorf("%w: %d model updates, at most %d", ErrBadBatch, len(us), MaxUpdates)
+	}
+	for i, u := range us {
+		if err := checkName("model", u.Model, false); err != nil {
+			return fmt.Errorf("updates[%d]: %w", i, err)
+		}
+		if len(u.Sum) == 0 || len(u.Sum) > MaxUpdateLen || u.Count > 1 {
+			return fmt.Errorf("%w: updates[%d]: %d values (1 to %d) and count %d (0 or 1)", ErrBadBatch, i, len(u.Sum), MaxUpdateLen, u.Count)
+		}
+		for _, v := range u.Sum {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("%w: updates[%d]: a value is not finite", ErrBadBatch, i)
+			}
+		}
+		for _, w := range us[:i] {
+			if w.Model == u.Model {
+				return fmt.Errorf("%w: updates[%d]: model %q twice", ErrBadBatch, i, u.Model)
+			}
 		}
 	}
 	return nil

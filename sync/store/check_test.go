@@ -40,6 +40,14 @@ func TestCheckBatch(t *testing.T) {
 		{"NaN revenue", func(b *wire.Batch) { b.Cells[0].Revenue = math.NaN() }, "revenue"},
 		{"infinite revenue", func(b *wire.Batch) { b.Cells[0].Revenue = math.Inf(1) }, "revenue"},
 		{"absurd count", func(b *wire.Batch) { b.Cells[0].Exposures = math.MaxUint32 }, "count"},
+		{"model updates", func(b *wire.Batch) { b.Updates = updates("buy", 1, 1, 2) }, ""},
+		{"update without a model", func(b *wire.Batch) { b.Updates = updates("", 1, 1) }, "empty model"},
+		{"empty update", func(b *wire.Batch) { b.Updates = updates("buy", 1) }, "0 values"},
+		{"update count above 1", func(b *wire.Batch) { b.Updates = updates("buy", 2, 1) }, "count 2"},
+		{"update not finite", func(b *wire.Batch) { b.Updates = updates("buy", 1, float32(math.Inf(-1))) }, "not finite"},
+		{"update too long", func(b *wire.Batch) { b.Updates = updates("buy", 1, make([]float32, store.MaxUpdateLen+1)...) }, "1025 values"},
+		{"model twice", func(b *wire.Batch) { b.Updates = append(updates("buy", 1, 1), updates("buy", 0, 1)...) }, "twice"},
+		{"too many updates", func(b *wire.Batch) { b.Updates = make([]wire.ModelUpdate, store.MaxUpdates+1) }, "model updates"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := batch(1, cell("summer", "A", 3, 1, 59.9))

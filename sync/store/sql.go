@@ -286,6 +286,11 @@ func (s *db) ingestTx(ctx context.Context, batches []*wire.Batch, first []int) (
 	if err := s.upsertEach(ctx, tx, ckeys, cells, dkeys, days); err != nil {
 		return nil, err
 	}
+	if hasUpdates(batches, first) {
+		if err := s.mergeUpdates(context.WithoutCancel(ctx), tx, batches, first, fresh); err != nil { // see insertBatchesEach
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -416,12 +421,44 @@ func (s *db) ingestBulk(ctx context.Context, batches []*wire.Batch, first []int)
 			exp, conv, rev = append(exp, int64(c.Exposures)), append(conv, int64(c.Conversions)), append(rev, c.Revenue)
 		}
 	}
-	rows, err := s.sql.QueryContext(ctx, pgIngest, ids, sites, days, bundles, ncells, dropped, cbid, camp, vari, seg, exp, conv, rev)
+	args := []any{ids, sites, days, bundles, ncells, dropped, cbid, camp, vari, seg, exp, conv, rev}
+	if !hasUpdates(batches, first) {
+		rows, err := s.sql.QueryContext(ctx, pgIngest, args...)
+		if err != nil {
+			return nil, err
+		}
+		return scanFresh(rows, len(batches), index)
+	}
+	// Model updates are summed into vectors, which takes a read and a write per row after the
+	// batches are known fresh: an explicit transaction around the statement (a few more round
+	// trips, only for groups that carry updates).
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, pgIngest, args...)
 	if err != nil {
 		return nil, err
 	}
+	fresh, err := scanFresh(rows, len(batches), index)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mergeUpdates(ctx, tx, batches, first, fresh); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return fresh, nil
+}
+
+// scanFresh reads the ids pgIngest returns (the batches counted now) into fresh flags, by index
+// of the first occurrence of each id.
+func scanFresh(rows *sql.Rows, n int, index map[string]int) ([]bool, error) {
 	defer rows.Close()
-	fresh := make([]bool, len(batches))
+	fresh := make([]bool, n)
 	for rows.Next() {
 		var id []byte
 		if err := rows.Scan(&id); err != nil {

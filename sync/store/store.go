@@ -22,6 +22,10 @@ var (
 
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store: closed")
+
+	// ErrBudget: a federated round would take a day's privacy spending past its budget; nothing
+	// was charged.
+	ErrBudget = errors.New("store: the day's privacy budget would be exceeded")
 )
 
 // Store is the sync server's storage. Two backends implement it with one schema: SQLite in a data
@@ -46,6 +50,19 @@ type Store interface {
 	// Report sums the learning cells of a site over days [from, to] per campaign × variant ×
 	// segment, and leaves out every cell to which fewer than q.K batches contributed.
 	Report(ctx context.Context, q ReportQuery) (*Report, error)
+
+	// FedUpdates reads the model updates stored for a site's bundle version over days [from, to],
+	// summed per day × model × share (FedUpdate), ordered by day, model and share. The caller
+	// applies its k-anonymity threshold to Batches.
+	FedUpdates(ctx context.Context, site string, bundle uint64, from, to int32) ([]FedUpdate, error)
+	// ChargePrivacy charges one federated round of ρ (zCDP) to a site's day, atomically with the
+	// check that the day's total stays within budget (a relative slack of 1e-9, as sync/fed's
+	// accountant), and returns the day's ledger after the charge. ErrBudget, and nothing charged,
+	// when it would not. Several nodes charging the same day at once cannot pass the budget.
+	ChargePrivacy(ctx context.Context, site string, day int32, rho, budget float64) (LedgerDay, error)
+	// PrivacyLedger lists a site's ledger over days [from, to] by day; days without a round are
+	// absent.
+	PrivacyLedger(ctx context.Context, site string, from, to int32) ([]LedgerDay, error)
 
 	// CreateCampaign stores a new campaign with revision 1 and sets c.Revision, c.Created and
 	// c.Updated. ErrExists if (c.Site, c.ID) is taken.
@@ -128,6 +145,26 @@ type ReportCell struct {
 	Exposures   int64   `json:"exposures"`
 	Conversions int64   `json:"conversions"`
 	Revenue     float64 `json:"revenue"`
+}
+
+// FedUpdate is the sum of the stored updates to one federated model of one bundle version, over
+// the batches of one day and one share.
+type FedUpdate struct {
+	Day      int32     `json:"day"`
+	Model    string    `json:"model"`
+	HeldBack bool      `json:"held_back"` // the held-back share (HeldBack of the batch id)
+	Batches  int64     `json:"batches"`   // batches that contributed
+	Visitors int64     `json:"visitors"`  // Σ Count: visitor-days (raw, not for publication)
+	Sum      []float64 `json:"-"`         // Σ of the clipped updates, bias first
+}
+
+// LedgerDay is the privacy spent on the visitors of one day of one site: the federated rounds
+// charged to the day's updates and their total ρ (zCDP).
+type LedgerDay struct {
+	Site   string  `json:"site"`
+	Day    int32   `json:"day"`
+	Rounds int64   `json:"rounds"`
+	Rho    float64 `json:"rho"`
 }
 
 // Bundle is one stored signed bundle.

@@ -110,37 +110,50 @@ func TestIngestExactlyOnce(t *testing.T) {
 	})
 }
 
+// ingestConcurrently runs workers goroutines, worker w ingesting the calls of calls(w) one
+// after the other, and fails the test on any error.
+func ingestConcurrently(t *testing.T, s store.Store, workers int, calls func(w int) [][]*wire.Batch) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for _, bs := range calls(w) {
+				if _, err := s.Ingest(context.Background(), bs); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
 // TestIngestConcurrent runs overlapping ingests from several goroutines, as concurrent
 // committers (or server nodes) would: every batch is counted exactly once.
 func TestIngestConcurrent(t *testing.T) {
 	forEach(t, func(t *testing.T, s store.Store) {
 		const workers, rounds, per = 4, 10, 20
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := range workers {
-			wg.Go(func() {
-				for r := range rounds {
-					var bs []*wire.Batch
-					for i := range per {
-						// Workers share ids in pairs, in opposite orders, to provoke lock-order conflicts.
-						n := (w/2)*rounds*per + r*per + i
-						if w%2 == 1 {
-							n = (w/2)*rounds*per + r*per + (per - 1 - i)
-						}
-						bs = append(bs, batch(n, cell("c", "A", 1, 0, 0.5), cell("d", "", 2, 1, 0)))
+		ingestConcurrently(t, s, workers, func(w int) [][]*wire.Batch {
+			var calls [][]*wire.Batch
+			for r := range rounds {
+				var bs []*wire.Batch
+				for i := range per {
+					// Workers share ids in pairs, in opposite orders, to provoke lock-order conflicts.
+					n := (w/2)*rounds*per + r*per + i
+					if w%2 == 1 {
+						n = (w/2)*rounds*per + r*per + (per - 1 - i)
 					}
-					if _, err := s.Ingest(context.Background(), bs); err != nil {
-						errs <- err
-						return
-					}
+					bs = append(bs, batch(n, cell("c", "A", 1, 0, 0.5), cell("d", "", 2, 1, 0)))
 				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Fatal(err)
-		}
+				calls = append(calls, bs)
+			}
+			return calls
+		})
 		distinct := int64(workers / 2 * rounds * per)
 		tot, err := s.Totals(context.Background(), "shop", today, today)
 		if err != nil {
