@@ -83,6 +83,13 @@ func (a *Agent) SetBundle(b *models.Bundle, now int64) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
+	return a.setBundle(b, now)
+}
+
+// setBundle is SetBundle for a bundle already validated (models.Open validates what it decodes):
+// validating twice was a third of loading a bundle, and loading the bundle is most of a module's
+// first call — the time a page waits for its first decision.
+func (a *Agent) setBundle(b *models.Bundle, now int64) error {
 	if a.b != nil && b.Version <= a.b.Version {
 		return msg.Errorf(models.ErrStaleBundle, "version %d is not newer than %d", b.Version, a.b.Version)
 	}

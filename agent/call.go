@@ -214,7 +214,7 @@ func (a *Agent) LoadBundle(data []byte, now int64) error {
 	if err != nil {
 		return err
 	}
-	return a.SetBundle(b, now)
+	return a.setBundle(b, now)
 }
 
 // Info describes the bundle serving.
@@ -295,5 +295,5 @@ func (a *Agent) LoadBundleNoCopy(data []byte) error {
 	if err != nil {
 		return err
 	}
-	return a.SetBundle(b, 0)
+	return a.setBundle(b, 0)
 }
