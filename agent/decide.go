@@ -6,9 +6,10 @@ import (
 )
 
 // decide picks what a slot shows: among the campaigns for the slot, by descending priority (bundle
-// order breaks ties), the first whose schedule, targeting, frequency caps and the daily pressure budget
-// allow it. The visitor's variant is drawn by hashing the first-party visitor id with the campaign id,
-// so it is stable across calls, sessions and hosts; a share of visitors (Holdout) is kept as control.
+// order breaks ties), the first whose schedule, targeting, uplift (for an uplift-targeted campaign:
+// uplift × Value − Cost > 0), frequency caps and the daily pressure budget allow it. The visitor's
+// variant is drawn by hashing the first-party visitor id with the campaign id, so it is stable across
+// calls, sessions and hosts; a share of the eligible visitors (Holdout) is kept as control.
 // Every check is recorded for Explain.
 func (a *Agent) decide(slot string, now int64) wire.Decision {
 	b, p := a.b, &a.p
@@ -91,6 +92,16 @@ func (a *Agent) eligible(c *models.Campaign, now int64) bool {
 		pr := &c.When[i]
 		ok := a.holds(pr)
 		a.check(a.checkOf(pr, ok))
+		if !ok {
+			return false
+		}
+	}
+	if m := int(c.Uplift) - 1; m >= 0 {
+		// Uplift targeting: eligible only where the incentive is expected to earn more than it costs.
+		u := a.uplift(m)
+		ok := models.ShowIncentive(u, float64(c.Value), float64(c.Cost))
+		a.check(wire.Check{Kind: wire.CheckScore, Name: a.b.Uplift[m].Name, Value: float32(u),
+			Lo: c.Cost / c.Value, Hi: 1, Pass: ok})
 		if !ok {
 			return false
 		}
@@ -269,12 +280,32 @@ func (a *Agent) expose(c *models.Campaign, variant string, now int64, shown bool
 	a.learn(c.ID, variant, a.primary, 1, 0, 0)
 }
 
-// creditOrder credits an order to every campaign decided for the visitor within the attribution window.
-func (a *Agent) creditOrder(value float64, t int64) {
+// uplift is the uplift of uplift model m on the agent's features (compileInputs checks that it reads
+// no other): σ(treated) − σ(control).
+func (a *Agent) uplift(m int) float64 { return a.b.Uplift[m].Value(a.agentInputs()) }
+
+// credit credits a conversion of objective o, worth value (the event's own), to every campaign
+// decided for the visitor within the attribution window whose objective it is, with the campaign's
+// Value when it sets one. An exposure to a campaign the bundle no longer has counts orders, as every
+// campaign did before objectives.
+func (a *Agent) credit(o models.Objective, value float64, t int64) {
 	for i := range a.p.Exposures {
 		e := &a.p.Exposures[i]
-		if e.Last > 0 && t-e.Last <= a.set.AttributionMs {
-			a.learn(e.Campaign, e.Variant, e.Segment, 0, 1, value)
+		if e.Last == 0 || t-e.Last > a.set.AttributionMs {
+			continue
+		}
+		obj, v := models.ObjectivePurchase, value
+		for j := range a.b.Campaigns {
+			if c := &a.b.Campaigns[j]; c.ID == e.Campaign {
+				obj = c.Objective
+				if c.Value > 0 {
+					v = float64(c.Value)
+				}
+				break
+			}
+		}
+		if obj == o {
+			a.learn(e.Campaign, e.Variant, e.Segment, 0, 1, v)
 		}
 	}
 }

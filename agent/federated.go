@@ -137,6 +137,7 @@ func (a *Agent) fedExample(y float64) {
 
 // fedDrain closes a session that is over and moves the clipped sums into the batch.
 func (a *Agent) fedDrain(bt *wire.Batch, now int64) {
+	a.shareDrain(bt, now) // summaries.go
 	if s := a.p.Session; s != nil && a.b != nil && now-s.Last > a.set.SessionTimeoutMs {
 		a.fedClose(s)
 	}

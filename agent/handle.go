@@ -5,6 +5,7 @@ import (
 
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/internal/msg"
+	"github.com/presage-dev/presage/models"
 )
 
 // ErrBadRequest wraps every reason a request is refused. A refused request changes nothing.
@@ -222,6 +223,7 @@ func (a *Agent) apply(e *wire.Event, now int64, tz int16) {
 		if e.Category != "" {
 			a.addAffinity(hashID(e.Category), 2)
 		}
+		a.credit(models.ObjectiveAddToCart, e.Value, t)
 	case wire.EventRemoveFromCart:
 		s.CartRemoves = satInc16(s.CartRemoves)
 		if e.Item != "" {
@@ -229,12 +231,14 @@ func (a *Agent) apply(e *wire.Event, now int64, tz int16) {
 		}
 	case wire.EventCheckout:
 		s.Checkouts = satInc16(s.Checkouts)
+		a.credit(models.ObjectiveCheckout, e.Value, t)
 	case wire.EventPurchase:
 		a.purchase(e, t)
 	case wire.EventSignUp:
 		p.Lead = true
+		a.credit(models.ObjectiveSignUp, e.Value, t)
 	case wire.EventClick:
-		// Clicks mark engagement on the page; the learning buffer counts exposures and orders only.
+		// Clicks mark engagement on the page; the learning buffer counts exposures and the campaigns' objectives.
 	}
 	s.Last = t
 	p.Last = t
@@ -262,7 +266,7 @@ func (a *Agent) purchase(e *wire.Event, t int64) {
 		}
 	}
 	s.Cart = s.Cart[:0]
-	a.creditOrder(value, t)
+	a.credit(models.ObjectivePurchase, value, t)
 }
 
 func (a *Agent) startSession(t int64) *Session {

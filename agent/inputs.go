@@ -56,10 +56,21 @@ func compileInputs(b *models.Bundle, cb *compiled) error {
 				check(p.Ref, "a campaign")
 			}
 		}
+		if m := int(b.Campaigns[c].Uplift) - 1; m >= 0 {
+			// Handle evaluates it on the agent's own features (Agent.uplift).
+			const who = "an uplift model a campaign targets with"
+			for _, f := range b.Uplift[m].Treated.Features {
+				check(f, who)
+			}
+			for _, f := range b.Uplift[m].Control.Features {
+				check(f, who)
+			}
+		}
 	}
 	if bad >= 0 {
 		return msg.Errorf(models.ErrBadBundle, "features[%d]: unknown feature %q (%s reads agent features only)", bad, b.Features[bad], who)
 	}
+
 	if len(b.Tabular) == 0 && len(b.Uplift) == 0 {
 		return nil
 	}
@@ -95,13 +106,7 @@ func (a *Agent) ScoreInputs(req *wire.Request) (*wire.Answer, error) {
 	if len(b.Tabular) == 0 && len(b.Uplift) == 0 {
 		return ans, nil
 	}
-	x := in.x
-	for f, af := range a.cb.featOf {
-		x[f] = 0
-		if af != notAgentFeature {
-			x[f] = a.x[af]
-		}
-	}
+	x := a.agentInputs()
 	for i := range req.Inputs {
 		it := &req.Inputs[i]
 		if it.Cat != "" {
@@ -129,6 +134,19 @@ func (a *Agent) ScoreInputs(req *wire.Request) (*wire.Answer, error) {
 		ans.Scores = append(ans.Scores, wire.Score{Model: u.Name, Value: float32(u.Value(x))})
 	}
 	return ans, nil
+}
+
+// agentInputs fills the inputs' vector, indexed by bundle feature, with the agent's features from
+// the last Handle, 0 for the features that are no agent feature, and returns it.
+func (a *Agent) agentInputs() []float64 {
+	x := a.cb.inputs.x
+	for f, af := range a.cb.featOf {
+		x[f] = 0
+		if af != notAgentFeature {
+			x[f] = a.x[af]
+		}
+	}
+	return x
 }
 
 // validateInputs refuses what no model could mean: empty, long or repeated names, long levels,

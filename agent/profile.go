@@ -2,7 +2,7 @@ package agent
 
 import "github.com/presage-dev/presage/agent/wire"
 
-//go:generate go run ../internal/cborgen -type Profile,Session,Affinity,CartLine,Exposure,LearnCell,FedState
+//go:generate go run ../internal/cborgen -type Profile,Session,Affinity,CartLine,Exposure,LearnCell,FedState,ShareState
 
 // profileVersion is written into every saved profile; a profile of another version is discarded
 // (the visitor starts afresh) rather than misread.
@@ -49,6 +49,7 @@ type Profile struct {
 	Session    *Session    `cbor:"23,keyasint,omitempty"`
 	PrevVisit  int64       `cbor:"24,keyasint,omitempty"` // last event time of the previous session
 	Fed        *FedState   `cbor:"25,keyasint,omitempty"` // federated learning (federated.go); nil without a federated model
+	Share      *ShareState `cbor:"26,keyasint,omitempty"` // co-occurrences and customer summary sent (summaries.go)
 }
 
 // FedState is what federated learning keeps between calls (federated.go): the day's clipped budget,
@@ -180,6 +181,7 @@ func sanitize(p *Profile) {
 	}
 	p.Learn = cells
 	sanitizeFed(p)
+	sanitizeShare(p)
 	if !finite64(p.Revenue) || p.Revenue < 0 || p.Revenue > maxRevenue {
 		p.Revenue = 0
 	}

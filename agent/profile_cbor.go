@@ -35,6 +35,7 @@ var cborProfile = minicbor.Struct{Size: unsafe.Sizeof(Profile{}),
 		{Off: unsafe.Offsetof(Profile{}.Session), Key: 23, Kind: minicbor.KindPtr, Type: &cborSession, Omit: true},
 		{Off: unsafe.Offsetof(Profile{}.PrevVisit), Key: 24, Kind: minicbor.KindInt64, Omit: true},
 		{Off: unsafe.Offsetof(Profile{}.Fed), Key: 25, Kind: minicbor.KindPtr, Type: &cborFedState, Omit: true},
+		{Off: unsafe.Offsetof(Profile{}.Share), Key: 26, Kind: minicbor.KindPtr, Type: &cborShareState, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
@@ -197,3 +198,25 @@ func (x *FedState) DecodeCBOR(d *minicbor.Decoder) {
 
 // DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
 func (x *FedState) DecodeCBORReuse(d *minicbor.Decoder) { d.Reuse(unsafe.Pointer(x), &cborFedState) }
+
+var cborShareState = minicbor.Struct{Size: unsafe.Sizeof(ShareState{}),
+	New: func(n int) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(make([]ShareState, n))) },
+	Fields: []minicbor.Field{
+		{Off: unsafe.Offsetof(ShareState{}.Day), Key: 1, Kind: minicbor.KindInt32, Omit: true},
+		{Off: unsafe.Offsetof(ShareState{}.Sent), Key: 2, Kind: minicbor.KindSlice, Elem: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(ShareState{}.Week), Key: 3, Kind: minicbor.KindInt32, Omit: true},
+	}}
+
+// EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.
+func (x *ShareState) EncodeCBOR(e *minicbor.Encoder) { e.Struct(unsafe.Pointer(x), &cborShareState) }
+
+// DecodeCBOR implements minicbor.Unmarshaler: it resets x, then reads a map keyed by field number.
+func (x *ShareState) DecodeCBOR(d *minicbor.Decoder) {
+	*x = ShareState{}
+	d.Struct(unsafe.Pointer(x), &cborShareState)
+}
+
+// DecodeCBORReuse is DecodeCBOR keeping the memory x holds (see minicbor.Decoder.Reuse).
+func (x *ShareState) DecodeCBORReuse(d *minicbor.Decoder) {
+	d.Reuse(unsafe.Pointer(x), &cborShareState)
+}

@@ -188,7 +188,32 @@ type Campaign struct {
 	// visitor draws with the variants' own weights. The draw hashes the same visitor bucket either
 	// way, so a visitor keeps their variant as long as their segment's split does not move.
 	BySegment []SegmentSplit `cbor:"11,keyasint,omitempty"`
+	// Objective is the event that counts as the campaign's conversion (default: a purchase), and
+	// Value what one is worth (0: the event's own value, e.g. the order's amount).
+	Objective Objective `cbor:"12,keyasint,omitempty"`
+	Value     float32   `cbor:"13,keyasint,omitempty"`
+	// Cost is the incentive's cost per exposure (a discount, a gift), in the units of Value.
+	Cost float32 `cbor:"14,keyasint,omitempty"`
+	// Uplift, when not 0, makes the campaign uplift-targeted: it is shown only to visitors whose
+	// predicted uplift by Bundle.Uplift[Uplift-1] makes uplift × Value − Cost positive (see
+	// ShowIncentive); its randomised holdout is kept.
+	Uplift uint16 `cbor:"15,keyasint,omitempty"`
 }
+
+// Objective is the event a campaign counts as its conversion.
+type Objective uint8
+
+// Objectives, in the order of store.ObjectiveEvents.
+const (
+	ObjectivePurchase  Objective = iota // an order (the default)
+	ObjectiveSignUp                     // a sign-up
+	ObjectiveAddToCart                  // an add to cart
+	ObjectiveCheckout                   // a checkout started
+	maxObjective
+)
+
+// Valid reports whether o is a known objective.
+func (o Objective) Valid() bool { return o < maxObjective }
 
 // SegmentSplit is a campaign's traffic split for one segment: Weights[i] is the weight of
 // Campaign.Variants[i]; the variant is drawn with probability Weights[i] / Σ Weights.

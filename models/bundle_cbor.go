@@ -278,6 +278,10 @@ var cborCampaign = minicbor.Struct{Size: unsafe.Sizeof(Campaign{}),
 		{Off: unsafe.Offsetof(Campaign{}.Start), Key: 9, Kind: minicbor.KindInt64, Omit: true},
 		{Off: unsafe.Offsetof(Campaign{}.End), Key: 10, Kind: minicbor.KindInt64, Omit: true},
 		{Off: unsafe.Offsetof(Campaign{}.BySegment), Key: 11, Kind: minicbor.KindStructs, Type: &cborSegmentSplit, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Objective), Key: 12, Kind: minicbor.KindUint8, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Value), Key: 13, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Cost), Key: 14, Kind: minicbor.KindFloat32, Omit: true},
+		{Off: unsafe.Offsetof(Campaign{}.Uplift), Key: 15, Kind: minicbor.KindUint16, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.

@@ -363,6 +363,16 @@ func (b *Bundle) validateCampaigns() error {
 			return fail("campaigns[#].holdout", "# basis points, at most #", c, int(cp.Holdout), MaxHoldout)
 		case cp.Start != 0 && cp.End != 0 && cp.Start > cp.End:
 			return fail("campaigns[#].end", "before start", c)
+		case !cp.Objective.Valid():
+			return fail("campaigns[#].objective", "unknown objective #", c, int(cp.Objective))
+		case !(cp.Value >= 0 && cp.Value <= math.MaxFloat32): // false for NaN too
+			return fail("campaigns[#].value", "not a finite amount ≥ 0", c)
+		case !(cp.Cost >= 0 && cp.Cost <= math.MaxFloat32):
+			return fail("campaigns[#].cost", "not a finite amount ≥ 0", c)
+		case int(cp.Uplift) > len(b.Uplift):
+			return fail("campaigns[#].uplift", "model # (1-based) of #", c, int(cp.Uplift), len(b.Uplift))
+		case cp.Uplift > 0 && cp.Value == 0:
+			return fail("campaigns[#].value", "0: an uplift-targeted campaign needs the value of a conversion", c)
 		}
 		for i := range cp.When {
 			if err := b.validatePredicate("campaigns", c, i, &cp.When[i], len(b.Segments)); err != nil {

@@ -67,6 +67,17 @@ func TestValidateAcceptsSegmentSplits(t *testing.T) {
 	}
 }
 
+// TestValidateAcceptsObjectives: objectives, values, costs and uplift targeting in range.
+func TestValidateAcceptsObjectives(t *testing.T) {
+	b := validBundle()
+	b.Uplift = []Uplift{{Name: "offer", Treated: Logistic{Features: []uint16{0}, Weights: []float32{1}}}}
+	b.Campaigns[0].Objective, b.Campaigns[0].Value = ObjectiveSignUp, 12
+	b.Campaigns[1].Objective, b.Campaigns[1].Value, b.Campaigns[1].Cost, b.Campaigns[1].Uplift = ObjectiveCheckout, 40, 2, 1
+	if err := b.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestValidateRejects(t *testing.T) {
 	nan, inf := math.NaN(), math.Inf(1)
 	tests := []struct {
@@ -162,6 +173,18 @@ func TestValidateRejects(t *testing.T) {
 		{"segment split twice", func(b *Bundle) {
 			b.Campaigns[0].BySegment = []SegmentSplit{{Segment: 1, Weights: []uint16{1, 0}}, {Segment: 1, Weights: []uint16{0, 1}}}
 		}, "campaigns[0].bySegment[1].segment: 1 split twice"},
+		{"unknown objective", func(b *Bundle) { b.Campaigns[0].Objective = maxObjective }, "campaigns[0].objective: unknown objective 4"},
+		{"objective value NaN", func(b *Bundle) { b.Campaigns[1].Value = float32(nan) }, "campaigns[1].value: not a finite amount"},
+		{"objective value negative", func(b *Bundle) { b.Campaigns[1].Value = -1 }, "campaigns[1].value: not a finite amount"},
+		{"incentive cost infinite", func(b *Bundle) { b.Campaigns[0].Cost = float32(math.Inf(1)) }, "campaigns[0].cost: not a finite amount"},
+		{"incentive cost negative", func(b *Bundle) { b.Campaigns[0].Cost = -0.5 }, "campaigns[0].cost: not a finite amount"},
+		{"uplift model out of range", func(b *Bundle) {
+			b.Campaigns[1].Uplift, b.Campaigns[1].Value = 1, 40
+		}, "campaigns[1].uplift: model 1 (1-based) of 0"},
+		{"uplift without value", func(b *Bundle) {
+			b.Uplift = []Uplift{{Name: "offer"}}
+			b.Campaigns[1].Uplift, b.Campaigns[1].Cost = 1, 2
+		}, "campaigns[1].value: 0: an uplift-targeted campaign needs the value of a conversion"},
 		{"session timeout", func(b *Bundle) { b.Settings.SessionTimeoutSec = 86401 }, "settings.sessionTimeoutSec"},
 		{"half-life NaN", func(b *Bundle) { b.Settings.HalfLifeDays = float32(nan) }, "settings.halfLifeDays"},
 		{"half-life negative", func(b *Bundle) { b.Settings.HalfLifeDays = -1 }, "settings.halfLifeDays"},

@@ -346,6 +346,13 @@ type Batch struct {
 	// Updates are the visitor's federated-learning contributions (models.Federated), one per
 	// federated model of the bundle, clipped on the device; only with full consent.
 	Updates []ModelUpdate `cbor:"7,keyasint,omitempty"`
+	// Pairs are item co-occurrences of the visitor's sessions, flattened: Pairs[2i] < Pairs[2i+1]
+	// are the 32-bit hashes of two items seen in one session (the profile's item hashes). A pair
+	// goes at most once per visitor per Unix day, at most MaxPairs a day; only with full consent.
+	Pairs []uint32 `cbor:"8,keyasint,omitempty"`
+	// Customer is the visitor's customer summary as a histogram cell (CustomerCell), at most once
+	// per visitor per week; 0 when not sent. Only with full consent, for a visitor with an order.
+	Customer uint32 `cbor:"9,keyasint,omitempty"`
 }
 
 // ModelUpdate is one visitor's contribution to a federated propensity model under bundle

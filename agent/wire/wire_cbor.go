@@ -344,6 +344,8 @@ var cborBatch = minicbor.Struct{Size: unsafe.Sizeof(Batch{}),
 		{Off: unsafe.Offsetof(Batch{}.Cells), Key: 5, Kind: minicbor.KindStructs, Type: &cborCell, Omit: true},
 		{Off: unsafe.Offsetof(Batch{}.Dropped), Key: 6, Kind: minicbor.KindUint32, Omit: true},
 		{Off: unsafe.Offsetof(Batch{}.Updates), Key: 7, Kind: minicbor.KindStructs, Type: &cborModelUpdate, Omit: true},
+		{Off: unsafe.Offsetof(Batch{}.Pairs), Key: 8, Kind: minicbor.KindSlice, Elem: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(Batch{}.Customer), Key: 9, Kind: minicbor.KindUint32, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.

@@ -1,8 +1,8 @@
 // Package svgchart draws the few charts the sync server's dashboard needs as inline SVG, on the
 // server, with html/template: horizontal bars with optional credible intervals ([HBars]), stacked
-// columns ([Columns]) and stacked shares over time ([Shares]). There is no JavaScript, no external
-// font or stylesheet: colours come from CSS classes (bar, s0 … s7, interval, axis, grid) that the
-// page styles.
+// columns ([Columns]), stacked shares over time ([Shares]) and forest plots of intervals per group
+// and method ([Forest]). There is no JavaScript, no external font or stylesheet: colours come from
+// CSS classes (bar, s0 … s7, interval, ci, ref, axis, grid) that the page styles.
 //
 // # Invariants
 //

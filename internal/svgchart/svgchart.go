@@ -406,3 +406,128 @@ func render(name string, data any) (template.HTML, error) {
 	// The bytes are html/template's output, every value in them escaped for its context.
 	return template.HTML(b.String()), nil
 }
+
+// Forest is a forest plot: for each group (a variant), one interval per series (a method of
+// inference) around its estimate, on one horizontal axis with a reference line at Ref (0: no
+// difference). It shows at a glance whether the methods agree and which intervals exclude Ref.
+type Forest struct {
+	Title  string
+	Series []string // the methods, one colour (s0 …) each; every group has an interval per series
+	Groups []ForestGroup
+	Ref    float64
+	NoRef  bool                 // draw no reference line (Ref is ignored)
+	Format func(float64) string // ticks and values; nil means Format
+	Width  int                  // pixels; 0 means 640
+}
+
+// ForestGroup is one row label of a [Forest] and its intervals, in the order of the chart's Series.
+type ForestGroup struct {
+	Label     string
+	Intervals []Interval
+}
+
+// Interval is one estimate with its bounds. An interval whose bounds are not finite, or that is
+// Missing, is not drawn: its Text (say "not enough visitors yet") is written instead.
+type Interval struct {
+	Estimate, Lo, Hi float64
+	Missing          bool
+	Text             string // empty means "estimate (lo – hi)" in the chart's Format
+}
+
+const (
+	forestRow  = 14  // height of one interval's line
+	forestText = 200 // the value column on the right
+)
+
+type forestLine struct {
+	Y, TextY, Class, Text, Lo, Hi, Est, Top, Bot string
+	Drawn                                        bool
+}
+
+type forestGroup struct {
+	Label, LabelY string
+	Lines         []forestLine
+}
+
+type forestView struct {
+	Title, W, H, PlotX, PlotR, AxisY, LabelX, TextX, RefX string
+	Groups                                                []forestGroup
+	Ticks                                                 []tick
+	Legend                                                []legend
+	Empty                                                 bool
+}
+
+// drawn reports whether an interval has finite bounds to draw.
+func (iv Interval) drawn() bool {
+	return !iv.Missing && !math.IsNaN(iv.Lo+iv.Hi+iv.Estimate) && !math.IsInf(iv.Lo, 0) && !math.IsInf(iv.Hi, 0) &&
+		!math.IsInf(iv.Estimate, 0)
+}
+
+// Render draws the chart as an inline <svg> element.
+func (c Forest) Render() (template.HTML, error) {
+	format := orFormat(c.Format)
+	w := float64(orWidth(c.Width))
+	ref := finite(c.Ref)
+	lo, hi := ref, ref
+	first := c.NoRef
+	for _, g := range c.Groups {
+		for _, iv := range g.Intervals {
+			if !iv.drawn() {
+				continue
+			}
+			if first { // no reference to include: the domain is the intervals'
+				lo, hi, first = iv.Lo, iv.Hi, false
+			}
+			lo, hi = math.Min(lo, iv.Lo), math.Max(hi, iv.Hi)
+		}
+	}
+	lo, hi, ticks := Nice(lo, hi, 5)
+	// The label column fits the longest label (about 6.5 px per character at 12 px), within a
+	// third of the chart.
+	lw := float64(labelW)
+	for _, g := range c.Groups {
+		lw = math.Max(lw, 6.5*float64(len([]rune(g.Label)))+12)
+	}
+	lw = math.Min(lw, w/3)
+	plotR := w - padSide - forestText
+	x := Linear{lo, hi, lw, plotR}
+	n := len(c.Series)
+	groupH := max(n, 1)*forestRow + rowGap
+	h := padTop + legendH + len(c.Groups)*groupH + axisH
+	axisY := h - axisH
+	v := forestView{Title: c.Title, W: px(w), H: strconv.Itoa(h), PlotX: px(lw), PlotR: px(plotR),
+		AxisY: strconv.Itoa(axisY), LabelX: px(lw - 6), TextX: px(plotR + 10), Empty: len(c.Groups) == 0}
+	if !c.NoRef {
+		v.RefX = px(x.Map(ref))
+	}
+	for _, t := range ticks {
+		v.Ticks = append(v.Ticks, tick{X: px(x.Map(t)), Y: strconv.Itoa(axisY + 16), Label: format(t)})
+	}
+	series := make([]Series, n)
+	for j, name := range c.Series {
+		series[j].Name = name
+	}
+	v.Legend = legends(series)
+	for i, g := range c.Groups {
+		top := float64(padTop + legendH + i*groupH)
+		fg := forestGroup{Label: g.Label, LabelY: px(top + float64(max(n, 1)*forestRow)/2 + 4)}
+		for j := range n {
+			iv := Interval{Missing: true} // a group short of intervals lacks the last ones
+			if j < len(g.Intervals) {
+				iv = g.Intervals[j]
+			}
+			y := top + float64(j*forestRow) + forestRow/2
+			l := forestLine{Y: px(y), TextY: px(y + 4), Class: seriesClass(j), Text: iv.Text, Drawn: iv.drawn(),
+				Top: px(y - 4), Bot: px(y + 4)}
+			if l.Drawn {
+				l.Lo, l.Hi, l.Est = px(x.Map(iv.Lo)), px(x.Map(iv.Hi)), px(x.Map(iv.Estimate))
+				if l.Text == "" {
+					l.Text = format(iv.Estimate) + " (" + format(iv.Lo) + " – " + format(iv.Hi) + ")"
+				}
+			}
+			fg.Lines = append(fg.Lines, l)
+		}
+		v.Groups = append(v.Groups, fg)
+	}
+	return render("forest", v)
+}

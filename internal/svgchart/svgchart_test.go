@@ -164,3 +164,57 @@ func parse(t *testing.T, out string) map[string]int {
 	}
 	return counts
 }
+
+func TestForest(t *testing.T) {
+	pts := func(v float64) string { return Format(100*v) + " pt" }
+	tests := []struct {
+		name  string
+		chart Forest
+		cis   int      // intervals drawn
+		texts []string // escaped strings the output must hold
+	}{
+		{"three methods, two variants", Forest{Title: "differences", Series: []string{"fixed", "sequential", "bayes"}, Format: pts,
+			Groups: []ForestGroup{
+				{Label: "A", Intervals: []Interval{{Estimate: 0.01, Lo: -0.01, Hi: 0.03}, {Estimate: 0.01, Lo: -0.02, Hi: 0.04}, {Estimate: 0.01, Lo: -0.01, Hi: 0.03}}},
+				{Label: "B", Intervals: []Interval{{Estimate: 0.05, Lo: 0.04, Hi: 0.06}, {Estimate: 0.05, Lo: 0.03, Hi: 0.07}, {Estimate: 0.05, Lo: 0.04, Hi: 0.06}}},
+			}}, 6, []string{"5 pt (4 pt – 6 pt)", `class="ref"`, "sequential"}},
+		{"missing and unbounded intervals are written, not drawn", Forest{Title: "early", Series: []string{"fixed", "sequential"},
+			Groups: []ForestGroup{{Label: "A", Intervals: []Interval{
+				{Estimate: 0.01, Lo: -0.01, Hi: 0.03},
+				{Estimate: 0.01, Lo: math.Inf(-1), Hi: math.Inf(1), Text: "too few exposures"}}}}}, 1, []string{"too few exposures"}},
+		{"a group short of intervals", Forest{Title: "short", Series: []string{"fixed", "sequential"},
+			Groups: []ForestGroup{{Label: "A", Intervals: []Interval{{Missing: true, Text: "none"}}}}}, 0, []string{"none"}},
+		{"empty", Forest{Title: "nothing", Series: []string{"fixed"}}, 0, []string{"no data"}},
+		{"no reference line", Forest{Title: "rates", Series: []string{"serving", "candidate"}, NoRef: true, Format: Percent,
+			Groups: []ForestGroup{{Label: "v2", Intervals: []Interval{{Estimate: 0.1, Lo: 0.09, Hi: 0.11}, {Estimate: 0.12, Lo: 0.12, Hi: 0.12}}}}},
+			2, []string{"12.0 % (12.0 % – 12.0 %)"}},
+		{"hostile labels are escaped", Forest{Title: hostile, Series: []string{hostile},
+			Groups: []ForestGroup{{Label: hostile, Intervals: []Interval{{Estimate: 1, Lo: 0, Hi: 2, Text: hostile}}}}},
+			1, []string{"&lt;script&gt;alert(1)&lt;/script&gt;&#34; onload=&#34;x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := str(tt.chart.Render)()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := parse(t, out)["ci"]; n != tt.cis {
+				t.Errorf("%d intervals drawn, want %d\n%s", n, tt.cis, out)
+			}
+			if strings.Contains(out, "<script") || strings.Contains(out, "NaN") || strings.Contains(out, "Inf") {
+				t.Errorf("unescaped markup or a non-finite number in the output:\n%s", out)
+			}
+			for _, s := range tt.texts {
+				if !strings.Contains(out, s) {
+					t.Errorf("output lacks %q:\n%s", s, out)
+				}
+			}
+			if got := strings.Contains(out, `class="ref"`); got == tt.chart.NoRef {
+				t.Errorf("reference line drawn: %v, NoRef %v", got, tt.chart.NoRef)
+			}
+			if again, _ := str(tt.chart.Render)(); again != out {
+				t.Errorf("two renderings differ")
+			}
+		})
+	}
+}

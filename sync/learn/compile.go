@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/presage-dev/presage/agent"
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/models"
 	"github.com/presage-dev/presage/sync/stats"
@@ -63,6 +64,25 @@ func compileCampaign(base *models.Bundle, c *store.Campaign) (models.Campaign, e
 				mc.Variants[j].Weight = base.Campaigns[i].Variants[j].Weight
 			}
 		}
+	}
+	if o := c.Objective; o != nil {
+		mc.Objective = models.Objective(max(slices.Index(store.ObjectiveEvents, o.Event), 0)) // "" is a purchase
+		mc.Value = float32(o.Value)
+	}
+	mc.Cost = float32(c.IncentiveCost)
+	if c.Allocation == store.AllocUplift {
+		m := slices.IndexFunc(base.Uplift, func(u models.Uplift) bool { return u.Name == c.UpliftModel })
+		if m < 0 {
+			return mc, fmt.Errorf("uplift_model %q is not in bundle %d", c.UpliftModel, base.Version)
+		}
+		for _, f := range slices.Concat(base.Uplift[m].Treated.Features, base.Uplift[m].Control.Features) {
+			if int(f) < len(base.Features) {
+				if _, ok := agent.FeatureByName(base.Features[f]); !ok {
+					return mc, fmt.Errorf("uplift_model %q reads %q, not an agent feature: uplift targeting is decided on the agent's own features", c.UpliftModel, base.Features[f])
+				}
+			}
+		}
+		mc.Uplift = uint16(m + 1)
 	}
 	for i, p := range c.When {
 		mp, err := compilePredicate(base, p)

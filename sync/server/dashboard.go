@@ -25,11 +25,12 @@ import (
 	"github.com/presage-dev/presage/sync/store"
 )
 
-// The dashboard (issue 4, section 5): HTML pages for people, rendered on the server with
-// html/template and inline SVG charts (internal/svgchart). No JavaScript, no external stylesheet,
-// font or image; the Content-Security-Policy forbids them. It reads what the admin API reads —
-// the k-anonymous report at the server's threshold, ingest totals, campaigns, bundle versions and
-// their publications — and changes nothing.
+// The dashboard (issue 4, section 5; issue 7, section 3): HTML pages for people, rendered on the
+// server with html/template and inline SVG charts (internal/svgchart). No JavaScript, no external
+// stylesheet, font or image; the Content-Security-Policy forbids them. It reads what the admin API
+// reads — the k-anonymous report at the server's threshold, ingest totals, campaigns, bundle
+// versions and their publications, the privacy ledger — and the evaluations retraining recorded
+// (evaluation.go), and changes nothing. Each campaign's page holds its statistics (dashstats.go).
 //
 // It is not part of the JSON API, so openapi.json does not list it. Access takes the admin token:
 // as a bearer token (scripts), or once in a browser (the login form, or ?token= on any dashboard
@@ -254,7 +255,15 @@ type dashPage struct {
 	SegmentRows                      []segmentRow
 	Ingest                           ingestView
 	Models                           []modelView
+	EvalConversion, EvalLoss         template.HTML // charts of the models' evaluations
+	Privacy                          *privacyView
 	Campaign                         *campaignView // the campaign page's
+}
+
+// privacyView is the privacy ledger of federated learning over the report window.
+type privacyView struct {
+	ledgerView
+	Chart template.HTML
 }
 
 type campaignView struct {
@@ -268,6 +277,12 @@ type campaignView struct {
 	Cells                  []store.ReportCell
 	factors                []stats.Factor // a multivariate campaign's
 	Effects                []effectRow    // its main effects
+	all                    []stats.Arm    // [0] the holdout (maybe empty), then every variant
+	arms                   []stats.Arm    // those shown: all without an unreported holdout
+	hasHoldout             bool           // arms[0] is the holdout
+	control                int            // index in arms of the control, -1 if none
+	Stats                  *statsView     // its statistics (dashstats.go)
+	Summary                bool           // show a line of them (the overview), not all
 }
 
 // effectRow is one level's main effect in a multivariate campaign.
@@ -308,6 +323,7 @@ type modelView struct {
 	Segments    int
 	Campaigns   int
 	DecodeError string
+	Eval        *evalView // what retraining recorded about it (evaluation.go); nil: nothing
 }
 
 func (s *Server) dashOverview(w http.ResponseWriter, r *http.Request, site string) {
@@ -355,6 +371,13 @@ func (s *Server) dashCollect(ctx context.Context, site, only string) (*dashPage,
 	if p.Campaigns, err = campaigns(site, only, defs, rep.Cells, hist); err != nil {
 		return nil, err
 	}
+	for _, c := range p.Campaigns {
+		// The report's suppressed cells are the campaign's own on its page, every campaign's here.
+		if err := c.detail(hist, time.Unix(int64(from)*86400, 0), s.cfg.Now(), rep.Suppressed, only != ""); err != nil {
+			return nil, fmt.Errorf("server: dashboard: %w", err)
+		}
+		c.Summary = only == ""
+	}
 	if only != "" {
 		return p, nil
 	}
@@ -365,6 +388,12 @@ func (s *Server) dashCollect(ctx context.Context, site, only string) (*dashPage,
 		return nil, err
 	}
 	p.Models = hist.models
+	if p.EvalConversion, p.EvalLoss, err = evalCharts(p.Models); err != nil {
+		return nil, fmt.Errorf("server: dashboard: %w", err)
+	}
+	if p.Privacy, err = s.privacyChart(ctx, site, from, to); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -416,6 +445,13 @@ func (s *Server) versions(ctx context.Context, site string) (*history, error) {
 			mv.Segments, mv.Campaigns, mv.Models = len(b.Segments), len(b.Campaigns), bundleModels(b)
 		}
 		if i < dashVersions {
+			switch ve, err := s.evaluations(ctx, site, sb.Version); {
+			case err != nil:
+				s.log.Warn("dashboard: reading an evaluation failed", "site", site, "version", sb.Version, "err", err)
+				mv.Eval = &evalView{Problem: "its evaluation record does not read (see the server's log)"}
+			case ve != nil:
+				mv.Eval = ve.view()
+			}
 			h.models = append(h.models, mv)
 		}
 	}
@@ -528,10 +564,12 @@ func (c *campaignView) layout(variants []string, h *history) error {
 		}
 		arms[i].Visitors += cell.Exposures
 		arms[i].Conversions += min(cell.Conversions, cell.Exposures) // conversions are attributed: never more than exposures
+		arms[i].Revenue += cell.Revenue
 		c.Exposures += cell.Exposures
 		c.Conversions += min(cell.Conversions, cell.Exposures)
 	}
-	if arms[0].Visitors == 0 {
+	c.all, c.hasHoldout = arms, arms[0].Visitors > 0
+	if !c.hasHoldout {
 		arms = arms[1:] // no holdout reported
 	}
 	control := -1
@@ -541,6 +579,7 @@ func (c *campaignView) layout(variants []string, h *history) error {
 			break
 		}
 	}
+	c.arms, c.control = arms, control
 	var bars []svgchart.Bar
 	if control >= 0 {
 		c.Control = arms[control].Name
@@ -731,6 +770,33 @@ func (s *Server) ingest(ctx context.Context, site string, from, to int32) (inges
 				v.HasRejected = v.HasRejected || m.GetCounter().GetValue() > 0
 			}
 		}
+	}
+	return v, nil
+}
+
+// privacyChart reads the privacy ledger over the window and charts ε spent per day.
+func (s *Server) privacyChart(ctx context.Context, site string, from, to int32) (*privacyView, error) {
+	l, err := s.ledger(ctx, site, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("server: dashboard privacy ledger: %w", err)
+	}
+	v := &privacyView{ledgerView: l}
+	if len(l.Days) == 0 {
+		return v, nil
+	}
+	spent := map[string]float64{}
+	for _, d := range l.Days {
+		spent[d.Day] = d.Epsilon
+	}
+	var labels []string
+	eps := svgchart.Series{Name: "ε spent"}
+	for d := from; d <= to; d++ {
+		labels = append(labels, dayString(d)[5:])
+		eps.Values = append(eps.Values, spent[dayString(d)])
+	}
+	if v.Chart, err = (svgchart.Columns{Title: "Privacy spent per day by federated rounds (ε at δ = " + strconv.FormatFloat(l.Delta, 'g', 3, 64) + ")",
+		Labels: labels, Series: []svgchart.Series{eps}}).Render(); err != nil {
+		return nil, fmt.Errorf("server: dashboard: %w", err)
 	}
 	return v, nil
 }

@@ -44,6 +44,15 @@
 // refused and the serving weights stay), and the step checked on the held-back fifth of the
 // updates. RetrainReport.Fed says what it did.
 //
+// # Device summaries
+//
+// A batch's co-occurrence pairs and customer-summary cell (wire.Batch.Pairs, Customer) are counted
+// per day and share by the store in the same transaction. Each retraining rebuilds the serving
+// bundle's neighbour table from the pairs of its window listed by at least k batches, and refits
+// its value model from the last complete week's histogram made k-anonymous by coarsening; each
+// replaces the serving model only when not worse on the held-back fifth (devicelearn.go,
+// sync/learn cooc.go and clv.go). RetrainReport.Device says what they did.
+//
 // # Privacy
 //
 // The server sets no cookie on visitors (the dashboard's session cookie is an admin's), and stores

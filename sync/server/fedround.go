@@ -268,24 +268,32 @@ func (s *Server) privacy(w http.ResponseWriter, r *http.Request, site string) {
 	if !ok {
 		return
 	}
-	l, err := s.st.PrivacyLedger(r.Context(), site, from, to)
+	v, err := s.ledger(r.Context(), site, from, to)
 	if err != nil {
 		s.fail(w, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// ledger reads a site's privacy ledger over days [from, to] (the API's and the dashboard's).
+func (s *Server) ledger(ctx context.Context, site string, from, to int32) (ledgerView, error) {
+	v := ledgerView{Site: site, From: dayString(from), To: dayString(to), Days: []ledgerDay{}}
+	l, err := s.st.PrivacyLedger(ctx, site, from, to)
+	if err != nil {
+		return v, err
 	}
 	acc, err := fed.NewAccountant(cmp.Or(s.cfg.Retrain.Fed.Epsilon, fed.DefaultEpsilon), cmp.Or(s.cfg.Retrain.Fed.Delta, fed.DefaultDelta))
 	if err != nil {
-		s.fail(w, err)
-		return
+		return v, err
 	}
-	v := ledgerView{Site: site, From: dayString(from), To: dayString(to), Days: []ledgerDay{}}
 	v.Epsilon, v.Delta, v.BudgetRho = acc.Budget()
 	for _, d := range l {
 		v.Days = append(v.Days, ledgerDay{Day: dayString(d.Day), Rounds: d.Rounds, Rho: d.Rho, Epsilon: fed.Epsilon(d.Rho, v.Delta)})
 		v.TotalRho += d.Rho
 	}
 	v.TotalEpsilon = fed.Epsilon(v.TotalRho, v.Delta)
-	writeJSON(w, http.StatusOK, v)
+	return v, nil
 }
 
 // Ingest's part: the updates a batch may keep.

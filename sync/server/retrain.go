@@ -48,6 +48,10 @@ type RetrainConfig struct {
 	// FedNoise draws the rounds' Gaussian noise; nil means a fresh fed.NewNoise() per round
 	// (seeded by crypto/rand). Only tests set it, to a seeded source.
 	FedNoise *rand.Rand
+	// Device tunes learning from the devices' summaries (devicelearn.go): co-occurrence pairs
+	// for the neighbour table, customer summaries for the value model. Its k-anonymity threshold
+	// and held-back minimum are at least KAnonymity.
+	Device learn.DeviceConfig
 }
 
 // RetrainReport is what a retraining did: published a new version, or why not.
@@ -60,6 +64,7 @@ type RetrainReport struct {
 	Allocations []allocationView     `json:"allocations,omitempty"`
 	Checks      []learn.Check        `json:"checks,omitempty"`
 	Fed         *FedReport           `json:"federated,omitempty"` // the federated round, when the bundle has federated models
+	Device      []learn.DeviceStep   `json:"device,omitempty"`    // neighbours and value model from device summaries
 	Evidence    [2]store.ReportQuery `json:"-"`
 }
 
@@ -143,8 +148,13 @@ func (s *Server) Retrain(ctx context.Context, site string) (*RetrainReport, erro
 	}
 	rep.Fed = fr
 	s.logFed(site, fr)
-	if !cand.Changed && props == nil {
-		rep.Outcome, rep.Reason = OutcomeUnchanged, "the campaigns and their splits are those serving, and no federated model moved"
+	nb, val, steps, err := s.deviceLearn(ctx, site, base, today)
+	if err != nil {
+		return nil, err
+	}
+	rep.Device = steps
+	if !cand.Changed && props == nil && nb == nil && val == nil {
+		rep.Outcome, rep.Reason = OutcomeUnchanged, "the campaigns and their splits are those serving, and no federated or device-learnt model moved"
 		return rep, nil
 	}
 	maxV, err := s.st.MaxVersion(ctx, site)
@@ -154,6 +164,12 @@ func (s *Server) Retrain(ctx context.Context, site string) (*RetrainReport, erro
 	next := cand.Bundle
 	if props != nil {
 		next.Propensity = props
+	}
+	if nb != nil {
+		next.Neighbours = nb
+	}
+	if val != nil {
+		next.Value = val
 	}
 	next.Version = maxV + 1
 	if err := next.Validate(); err != nil {
@@ -181,6 +197,7 @@ func (s *Server) noteRetrain(ctx context.Context, site string, rep *RetrainRepor
 	for _, c := range rep.Checks {
 		s.log.Info("retraining check", "site", site, "check", c.String(), "regression", c.Regression)
 	}
+	s.recordEvaluation(ctx, site, rep)
 	batches, err := s.siteBatches(ctx, site)
 	if err != nil {
 		s.log.Warn("retraining: counting batches failed", "site", site, "err", err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -26,9 +27,19 @@ type Campaign struct {
 	Start    time.Time      `json:"start,omitzero"` // zero: always
 	End      time.Time      `json:"end,omitzero"`   // zero: never
 	// Allocation is how traffic is split between the variants: AllocFixed (the weights as given,
-	// the default) or AllocBandit (the server's retraining moves the weights toward the variants
-	// that convert best, by Thompson sampling; the given weights are the first split).
-	Allocation string `json:"allocation,omitempty"`
+	// the default), AllocBandit (the server's retraining moves the weights toward the variants
+	// that convert best, by Thompson sampling; the given weights are the first split) or
+	// AllocUplift (the campaign is shown only to visitors whose expected incremental margin,
+	// uplift × Objective.Value − IncentiveCost, is positive, by the bundle's uplift model named
+	// UpliftModel; Holdout is drawn among them).
+	Allocation  string `json:"allocation,omitempty"`
+	UpliftModel string `json:"uplift_model,omitempty"` // with AllocUplift: an uplift model of the bundle, by name
+	// Objective is the event that counts as a conversion and its value; nil: a purchase, worth the
+	// order's total.
+	Objective *Objective `json:"objective,omitempty"`
+	// IncentiveCost is what showing the campaign to one visitor costs (a voucher, a message),
+	// whether or not they convert.
+	IncentiveCost float64 `json:"incentive_cost,omitempty"`
 	// Factors, given instead of Variants, make the campaign a multivariate test: every combination of
 	// one level per factor is a variant (a full factorial, equal weights) named
 	// "factor=level&factor=level", whose content is a JSON object of each factor's level content.
@@ -43,7 +54,22 @@ type Campaign struct {
 const (
 	AllocFixed  = "fixed"
 	AllocBandit = "bandit"
+	AllocUplift = "uplift"
 )
+
+// Objective is what a campaign counts as a conversion: Event, one of ObjectiveEvents (empty: a
+// purchase), worth Value each (0: the event's own value, an order's total).
+type Objective struct {
+	Event string  `json:"event,omitempty"`
+	Value float64 `json:"value,omitempty"`
+}
+
+// ObjectiveEvents are the events a campaign may count as conversions, in the order of
+// models.Objective.
+var ObjectiveEvents = []string{"purchase", "sign_up", "add_to_cart", "checkout"}
+
+// MaxAmount bounds objective values and incentive costs.
+const MaxAmount = 1e9
 
 // CampaignStatus says whether a campaign goes into the next bundle.
 type CampaignStatus string
@@ -144,8 +170,11 @@ func (c *Campaign) Validate() error {
 		return bad("end %s is not after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339))
 	case len(c.When) > 32:
 		return bad("%d predicates, at most 32", len(c.When))
-	case c.Allocation != "" && c.Allocation != AllocFixed && c.Allocation != AllocBandit:
-		return bad("allocation %q: want fixed or bandit", c.Allocation)
+	case c.Allocation != "" && c.Allocation != AllocFixed && c.Allocation != AllocBandit && c.Allocation != AllocUplift:
+		return bad("allocation %q: want fixed, bandit or uplift", c.Allocation)
+	}
+	if err := c.validateObjective(); err != nil {
+		return err
 	}
 	if err := c.validateFactors(); err != nil {
 		return err
@@ -182,6 +211,33 @@ func (c *Campaign) Validate() error {
 				return bad("when[%d]: stage %q: want prospect, lead, new, loyal, at_risk or lapsed", i, s)
 			}
 		}
+	}
+	return nil
+}
+
+// validateObjective checks the objective, the incentive cost and uplift allocation.
+func (c *Campaign) validateObjective() error {
+	bad := badCampaign
+	amount := func(v float64) bool { return v >= 0 && v <= MaxAmount } // false for NaN
+	var value float64
+	if o := c.Objective; o != nil {
+		switch {
+		case o.Event != "" && !slices.Contains(ObjectiveEvents, o.Event):
+			return bad("objective.event %q: want purchase, sign_up, add_to_cart or checkout", o.Event)
+		case !amount(o.Value):
+			return bad("objective.value %v: want an amount in [0, %g]", o.Value, MaxAmount)
+		}
+		value = o.Value
+	}
+	switch {
+	case !amount(c.IncentiveCost):
+		return bad("incentive_cost %v: want an amount in [0, %g]", c.IncentiveCost, MaxAmount)
+	case c.Allocation == AllocUplift && (c.UpliftModel == "" || checkName("uplift_model", c.UpliftModel, false) != nil):
+		return bad("uplift_model %q: allocation uplift names an uplift model of at most %d bytes", c.UpliftModel, MaxName)
+	case c.Allocation == AllocUplift && value == 0:
+		return bad("objective.value: allocation uplift needs the value of a conversion (uplift × value − incentive_cost > 0 decides)")
+	case c.Allocation != AllocUplift && c.UpliftModel != "":
+		return bad("uplift_model %q: only with allocation uplift", c.UpliftModel)
 	}
 	return nil
 }

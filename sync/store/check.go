@@ -68,6 +68,9 @@ func CheckBatch(b *wire.Batch, today int32, window int32) error {
 			return fmt.Errorf("%w: cells[%d]: revenue %v not in [0, %g]", ErrBadBatch, i, c.Revenue, float64(MaxCellRevenue))
 		}
 	}
+	if err := checkSummaries(b); err != nil { // summaries.go
+		return err
+	}
 	return checkUpdates(b.Updates)
 }
 

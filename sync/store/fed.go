@@ -82,11 +82,6 @@ func decodeGrad(b []byte) ([]float64, error) {
 	return v, nil
 }
 
-// hasUpdates reports whether any batch listed in first carries model updates.
-func hasUpdates(batches []*wire.Batch, first []int) bool {
-	return slices.ContainsFunc(first, func(i int) bool { return len(batches[i].Updates) > 0 })
-}
-
 // mergeUpdates adds the updates of the fresh batches to fed_updates, inside the ingest
 // transaction tx. Each row is read and written back (the sum is a vector): the row is first made
 // to exist (an empty sum) and then read with a row lock (FOR UPDATE on PostgreSQL; SQLite's

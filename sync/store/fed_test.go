@@ -93,14 +93,7 @@ func TestFedUpdatesExactlyOnce(t *testing.T) {
 			t.Fatalf("%d of %d batches held back: the test needs both shares", held, len(all))
 		}
 		// Overlapping calls from four goroutines, each batch also repeated within a call.
-		ingestConcurrently(t, s, 4, func(w int) [][]*wire.Batch {
-			var calls [][]*wire.Batch
-			for lo := w * 5; lo < len(all); lo += 10 {
-				call := all[lo:min(lo+15, len(all))]
-				calls = append(calls, append(call[:len(call):len(call)], call[0]))
-			}
-			return calls
-		})
+		ingestConcurrently(t, s, 4, overlapping(all))
 		fresh, err := s.Ingest(ctx, all[:3])
 		if err != nil || fmt.Sprint(fresh) != "[false false false]" {
 			t.Fatalf("retry: fresh %v, err %v", fresh, err)

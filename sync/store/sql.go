@@ -286,8 +286,8 @@ func (s *db) ingestTx(ctx context.Context, batches []*wire.Batch, first []int) (
 	if err := s.upsertEach(ctx, tx, ckeys, cells, dkeys, days); err != nil {
 		return nil, err
 	}
-	if hasUpdates(batches, first) {
-		if err := s.mergeUpdates(context.WithoutCancel(ctx), tx, batches, first, fresh); err != nil { // see insertBatchesEach
+	if hasLearning(batches, first) { // summaries.go
+		if err := s.mergeLearning(context.WithoutCancel(ctx), tx, batches, first, fresh); err != nil { // see insertBatchesEach
 			return nil, err
 		}
 	}
@@ -422,7 +422,7 @@ func (s *db) ingestBulk(ctx context.Context, batches []*wire.Batch, first []int)
 		}
 	}
 	args := []any{ids, sites, days, bundles, ncells, dropped, cbid, camp, vari, seg, exp, conv, rev}
-	if !hasUpdates(batches, first) {
+	if !hasLearning(batches, first) {
 		rows, err := s.sql.QueryContext(ctx, pgIngest, args...)
 		if err != nil {
 			return nil, err
@@ -445,7 +445,7 @@ func (s *db) ingestBulk(ctx context.Context, batches []*wire.Batch, first []int)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mergeUpdates(ctx, tx, batches, first, fresh); err != nil {
+	if err := s.mergeLearning(ctx, tx, batches, first, fresh); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -64,6 +64,12 @@ type Store interface {
 	// absent.
 	PrivacyLedger(ctx context.Context, site string, from, to int32) ([]LedgerDay, error)
 
+	// Pairs sums the co-occurrence pairs of a site's share over days [q.From, q.To] and leaves
+	// out every pair fewer than q.K batches listed (summaries.go), ordered by A, B.
+	Pairs(ctx context.Context, q SummaryQuery) ([]PairCount, error)
+	// CustomerCells sums the customer-summary histogram likewise, ordered by cell.
+	CustomerCells(ctx context.Context, q SummaryQuery) ([]CellCount, error)
+
 	// CreateCampaign stores a new campaign with revision 1 and sets c.Revision, c.Created and
 	// c.Updated. ErrExists if (c.Site, c.ID) is taken.
 	CreateCampaign(ctx context.Context, c *Campaign) error
