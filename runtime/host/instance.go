@@ -92,6 +92,12 @@ func (h *Host) newInstance(ctx context.Context) (*instance, error) {
 	if err := in.reserve(ctx, initialInput); err != nil {
 		return fail(fmt.Errorf("host: %s: %w", exportInput, err))
 	}
+	// The module's first call boots it: it decodes and compiles the bundle built into it, tens of
+	// milliseconds in wazero (more with interruptible calls, or on a loaded machine). Boot it here,
+	// under the setup deadline, so that no visitor's call pays for it or overruns its deadline.
+	if _, err := in.invoke(ctx, wire.OpInfo, nil); err != nil {
+		return fail(fmt.Errorf("host: boot: %w", callError(ctx, h, wire.OpInfo, err)))
+	}
 	h.live.Add(1)
 	return in, nil
 }
