@@ -146,9 +146,12 @@ func (g *ingester) commit(group []*pending, batches []*wire.Batch) {
 			accepted++
 			cells += len(p.b.Cells)
 		}
-		p.res <- result{fresh: fresh[i]}
 	}
+	// Counted before anyone is answered: a client that reads /metrics after its 204 sees its batch.
 	g.m.batches.WithLabelValues("accepted").Add(float64(accepted))
 	g.m.batches.WithLabelValues("duplicate").Add(float64(len(group) - accepted))
 	g.m.cells.Add(float64(cells))
+	for i, p := range group {
+		p.res <- result{fresh: fresh[i]}
+	}
 }
