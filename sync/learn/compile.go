@@ -58,7 +58,7 @@ func compileCampaign(base *models.Bundle, c *store.Campaign) (models.Campaign, e
 	if len(c.Factors) > 0 {
 		mc.Variants = factorialVariants(c.Factors)
 	}
-	if c.Allocation == store.AllocBandit {
+	if c.IsBandit() {
 		if i := slices.IndexFunc(base.Campaigns, func(b models.Campaign) bool { return b.ID == c.ID }); i >= 0 && sameVariants(base.Campaigns[i].Variants, mc.Variants) {
 			for j := range mc.Variants {
 				mc.Variants[j].Weight = base.Campaigns[i].Variants[j].Weight

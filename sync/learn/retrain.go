@@ -51,15 +51,30 @@ func Retrain(base *models.Bundle, cs []*store.Campaign, train, heldBack []store.
 	if err != nil {
 		return nil, err
 	}
-	var bandits []string
+	var bandits, global, bySegment []string
 	for _, c := range cs {
-		if c.Status == store.StatusActive && c.Allocation == store.AllocBandit {
-			bandits = append(bandits, c.ID)
+		switch {
+		case c.Status != store.StatusActive:
+		case c.Allocation == store.AllocBandit:
+			global = append(global, c.ID)
+		case c.Allocation == store.AllocBanditBySegment:
+			bySegment = append(bySegment, c.ID)
 		}
 	}
-	next, allocs, err := Reallocate(compiled, train, bandits, now, cfg)
+	bandits = append(append(bandits, global...), bySegment...)
+	next, allocs, err := Reallocate(compiled, train, global, now, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if len(bySegment) > 0 {
+		seg := cfg
+		seg.PerSegment = true
+		var more []Allocation
+		if next, more, err = Reallocate(next, train, bySegment, now, seg); err != nil {
+			return nil, err
+		}
+		next.Version = compiled.Version + 1 // one new version, however many passes
+		allocs = append(allocs, more...)
 	}
 	cand := &Candidate{Bundle: next, Allocations: allocs, Changed: !reflect.DeepEqual(base.Campaigns, next.Campaigns)}
 	for _, id := range bandits {

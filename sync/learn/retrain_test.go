@@ -165,3 +165,44 @@ func TestRetrain(t *testing.T) {
 		}
 	})
 }
+
+// TestRetrainBySegment: a campaign defined with "bandit-segment" allocation gets a split per segment
+// with enough evidence, in one new version, beside a global bandit.
+func TestRetrainBySegment(t *testing.T) {
+	base := scoredBundle()
+	base.Segments = []models.Segment{{Name: "new"}, {Name: "returning"}}
+	base.Campaigns = append(base.Campaigns, models.Campaign{ID: "popin", Slot: "popin",
+		Variants: []models.Variant{{ID: "x", Weight: 1}, {ID: "y", Weight: 1}}})
+	seg := banditDef(1, 1, 1)
+	seg.Allocation = store.AllocBanditBySegment
+	global := &store.Campaign{ID: "popin", Status: store.StatusActive, Slot: "popin", Allocation: store.AllocBandit,
+		Variants: []store.Variant{{ID: "x", Weight: 1}, {ID: "y", Weight: 1}}}
+	var train []store.ReportCell
+	for _, s := range []struct {
+		segment string
+		conv    [3]int64
+	}{{"new", [3]int64{80, 20, 20}}, {"returning", [3]int64{20, 20, 80}}} {
+		for i, v := range []string{"a", "b", "c"} {
+			train = append(train, store.ReportCell{Campaign: "banner-test", Variant: v, Segment: s.segment, Exposures: 2000, Conversions: s.conv[i]})
+		}
+	}
+	train = append(train, store.ReportCell{Campaign: "popin", Variant: "y", Exposures: 2000, Conversions: 200},
+		store.ReportCell{Campaign: "popin", Variant: "x", Exposures: 2000, Conversions: 20})
+	cand, err := learn.Retrain(base, []*store.Campaign{seg, global}, train, nil, 1_800_086_400, learn.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cand.Bundle.Version != base.Version+1 || len(cand.Allocations) != 2 {
+		t.Fatalf("version %d, %d allocations: want one new version and both bandits", cand.Bundle.Version, len(cand.Allocations))
+	}
+	banner, popin := cand.Bundle.Campaigns[0], cand.Bundle.Campaigns[1]
+	if len(banner.BySegment) != 2 || banner.BySegment[0].Weights[0] < 9000 || banner.BySegment[1].Weights[2] < 9000 {
+		t.Errorf("per-segment splits %+v: new converts best on a, returning on c", banner.BySegment)
+	}
+	if len(popin.BySegment) != 0 || popin.Variants[1].Weight < 9000 {
+		t.Errorf("the global bandit: %+v", popin)
+	}
+	if err := cand.Bundle.Validate(); err != nil {
+		t.Error(err)
+	}
+}

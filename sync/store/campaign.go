@@ -28,7 +28,9 @@ type Campaign struct {
 	End      time.Time      `json:"end,omitzero"`   // zero: never
 	// Allocation is how traffic is split between the variants: AllocFixed (the weights as given,
 	// the default), AllocBandit (the server's retraining moves the weights toward the variants
-	// that convert best, by Thompson sampling; the given weights are the first split) or
+	// that convert best, by Thompson sampling; the given weights are the first split),
+	// AllocBanditBySegment (the same, and each segment with enough evidence also gets a split of
+	// its own, for visitors whose primary segment it is) or
 	// AllocUplift (the campaign is shown only to visitors whose expected incremental margin,
 	// uplift × Objective.Value − IncentiveCost, is positive, by the bundle's uplift model named
 	// UpliftModel; Holdout is drawn among them).
@@ -52,10 +54,16 @@ type Campaign struct {
 
 // Allocations of traffic between a campaign's variants.
 const (
-	AllocFixed  = "fixed"
-	AllocBandit = "bandit"
-	AllocUplift = "uplift"
+	AllocFixed           = "fixed"
+	AllocBandit          = "bandit"
+	AllocBanditBySegment = "bandit-segment"
+	AllocUplift          = "uplift"
 )
+
+// IsBandit reports whether the campaign's split is learnt by the retraining.
+func (c *Campaign) IsBandit() bool {
+	return c.Allocation == AllocBandit || c.Allocation == AllocBanditBySegment
+}
 
 // Objective is what a campaign counts as a conversion: Event, one of ObjectiveEvents (empty: a
 // purchase), worth Value each (0: the event's own value, an order's total).
@@ -170,8 +178,8 @@ func (c *Campaign) Validate() error {
 		return bad("end %s is not after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339))
 	case len(c.When) > 32:
 		return bad("%d predicates, at most 32", len(c.When))
-	case c.Allocation != "" && c.Allocation != AllocFixed && c.Allocation != AllocBandit && c.Allocation != AllocUplift:
-		return bad("allocation %q: want fixed, bandit or uplift", c.Allocation)
+	case c.Allocation != "" && c.Allocation != AllocFixed && !c.IsBandit() && c.Allocation != AllocUplift:
+		return bad("allocation %q: want fixed, bandit, bandit-segment or uplift", c.Allocation)
 	}
 	if err := c.validateObjective(); err != nil {
 		return err
