@@ -35,7 +35,7 @@ func TestCampaignObjectiveValidate(t *testing.T) {
 		{"uplift without value", func(c *Campaign) { c.Objective.Value = 0 }, "objective.value: allocation uplift needs"},
 		{"uplift without objective", func(c *Campaign) { c.Objective = nil }, "objective.value: allocation uplift needs"},
 		{"model without uplift", func(c *Campaign) { c.Allocation = AllocBandit }, `uplift_model "welcome-uplift": only with allocation uplift`},
-		{"unknown allocation", func(c *Campaign) { c.Allocation = "greedy" }, "want fixed, bandit or uplift"},
+		{"unknown allocation", func(c *Campaign) { c.Allocation = "greedy" }, "want fixed, bandit, bandit-segment or uplift"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
