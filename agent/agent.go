@@ -178,19 +178,30 @@ type idTable struct {
 
 // index hashes ids into a table; two ids of one hash are refused.
 func index(ids []string, what string) (idTable, error) {
+	return hashTable(ids, func(first, i int) error {
+		return msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one", what, ids[first], ids[i])
+	})
+}
+
+// hashTable hashes ids into a table. When ids[i] hashes like an earlier ids[first], shared asks what
+// to do: an error stops the build, nil leaves ids[i] out (the first one is kept).
+func hashTable(ids []string, shared func(first, i int) error) (idTable, error) {
 	bits := uint32(1)
 	for 1<<bits < 2*len(ids) {
 		bits++
 	}
 	t := idTable{slots: make([]keyIndex, 1<<bits), shift: 32 - bits}
 	mask := uint32(len(t.slots) - 1)
+next:
 	for i, id := range ids {
 		h := hashID(id)
 		s := t.home(h)
 		for ; t.slots[s].idx != 0; s = (s + 1) & mask {
 			if t.slots[s].key == h {
-				return idTable{}, msg.Errorf(models.ErrBadBundle, "%s %q and %q share a 32-bit hash; rename one",
-					what, ids[t.slots[s].idx-1], id)
+				if err := shared(int(t.slots[s].idx)-1, i); err != nil {
+					return idTable{}, err
+				}
+				continue next
 			}
 		}
 		t.slots[s] = keyIndex{h, uint32(i) + 1}

@@ -28,24 +28,9 @@ func newInternTable(b *models.Bundle) internTable {
 	for i := range b.Segments {
 		strs = append(strs, b.Segments[i].Name)
 	}
-	bits := uint32(1)
-	for 1<<bits < 2*len(strs) {
-		bits++
-	}
-	t := internTable{strs: strs, byID: idTable{slots: make([]keyIndex, 1<<bits), shift: 32 - bits}}
-	mask := uint32(len(t.byID.slots) - 1)
-next:
-	for i, id := range strs {
-		h := hashID(id)
-		s := t.byID.home(h)
-		for ; t.byID.slots[s].idx != 0; s = (s + 1) & mask {
-			if t.byID.slots[s].key == h {
-				continue next // the same id again, or a collision: the first one is kept
-			}
-		}
-		t.byID.slots[s] = keyIndex{h, uint32(i) + 1}
-	}
-	return t
+	// The same id twice (a slot of several campaigns), or a collision: the first one is kept.
+	byID, _ := hashTable(strs, func(int, int) error { return nil })
+	return internTable{strs: strs, byID: byID}
 }
 
 // lookup returns the table's copy of the string b spells, if it has one. It does not keep b.

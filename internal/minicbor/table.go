@@ -455,14 +455,11 @@ func DecodeBytes(d *Decoder) []byte {
 	if d.SkipNull() {
 		return nil
 	}
-	b := d.ByteString()
-	if d.err != nil {
-		return nil
-	}
-	return append(make([]byte, 0, len(b)), b...)
+	return decodeBytesInto(d, nil)
 }
 
-// decodeBytesInto is DecodeBytes into dst's memory when it is large enough.
+// decodeBytesInto is DecodeBytes into dst's memory when it is large enough (nil: a new slice of the
+// exact size; an empty byte string stays non-nil, unlike null).
 func decodeBytesInto(d *Decoder, dst []byte) []byte {
 	if d.SkipNull() {
 		return nil
@@ -470,6 +467,9 @@ func decodeBytesInto(d *Decoder, dst []byte) []byte {
 	b := d.ByteString()
 	if d.err != nil {
 		return nil
+	}
+	if dst == nil {
+		dst = make([]byte, 0, len(b))
 	}
 	return append(dst, b...)
 }
