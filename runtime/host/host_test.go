@@ -532,27 +532,6 @@ func TestDeadline(t *testing.T) {
 			t.Fatalf("got %v, want ErrDeadline", err)
 		}
 	})
-	t.Run("call overruns its timeout", func(t *testing.T) {
-		s := acquire(t, h)
-		before := h.live.Load()
-		saved := h.cfg.callTimeout
-		h.cfg.callTimeout = time.Microsecond // no call finishes in a microsecond
-		_, err := s.Handle(visit(t0))
-		h.cfg.callTimeout = saved
-		if !errors.Is(err, ErrDeadline) || !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("got %v, want ErrDeadline", err)
-		}
-		if !strings.HasPrefix(err.Error(), "host: ") {
-			t.Errorf("error %q does not start with \"host: \"", err)
-		}
-		if n := h.live.Load(); n != before-1 {
-			t.Errorf("%d instances after the overrun, want %d: the interrupted one must be discarded", n, before-1)
-		}
-		if _, err2 := s.Info(); !errors.Is(err2, ErrDeadline) {
-			t.Errorf("later call on the lost session: %v, want the same error", err2)
-		}
-		s.Release()
-	})
 	t.Run("pool recovers", func(t *testing.T) {
 		for range 4 { // more than the pool size: slots of discarded instances were given back
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestTrapDiscardsInstance runs a module that traps in every call (testdata/trap.wat): the call fails
@@ -34,6 +36,42 @@ func TestTrapDiscardsInstance(t *testing.T) {
 		s.Release()
 		if n := h.live.Load(); n != 0 {
 			t.Fatalf("round %d: %d live instances after the trap, want 0 (discarded)", round, n)
+		}
+	}
+}
+
+// TestOverrunDiscardsInstance runs a module whose calls never return (testdata/spin.wat): the call
+// timeout interrupts the call with ErrDeadline, the session keeps that error, and the instance is
+// discarded. A module that cannot finish makes the test independent of how fast the machine is.
+func TestOverrunDiscardsInstance(t *testing.T) {
+	wasm, err := os.ReadFile("testdata/spin.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, err := New(ctx, wasm, NewConfig().WithPoolSize(1).WithCallTimeout(20*time.Millisecond).WithCompilationCacheDir(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(ctx)
+	for round := range 2 {
+		s, err := h.Acquire(ctx)
+		if err != nil {
+			t.Fatalf("round %d: acquire after an overrun: %v", round, err)
+		}
+		_, err = s.Info()
+		if !errors.Is(err, ErrDeadline) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("round %d: got %v, want ErrDeadline", round, err)
+		}
+		if !strings.HasPrefix(err.Error(), "host: ") {
+			t.Errorf("error %q does not start with \"host: \"", err)
+		}
+		if _, err := s.Info(); !errors.Is(err, ErrDeadline) {
+			t.Errorf("round %d: later call on the lost session: %v, want the same error", round, err)
+		}
+		s.Release()
+		if n := h.live.Load(); n != 0 {
+			t.Fatalf("round %d: %d live instances after the overrun, want 0 (discarded)", round, n)
 		}
 	}
 }
