@@ -12,16 +12,8 @@ import (
 // TestTrapDiscardsInstance runs a module that traps in every call (testdata/trap.wat): the call fails
 // with ErrTrap, the instance is discarded, and the pool replaces it.
 func TestTrapDiscardsInstance(t *testing.T) {
-	wasm, err := os.ReadFile("testdata/trap.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	h, err := New(ctx, wasm, NewConfig().WithPoolSize(1).WithCompilationCacheDir(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(ctx)
+	h := testModuleHost(t, "testdata/trap.wasm", NewConfig())
 	for round := range 3 {
 		s, err := h.Acquire(ctx)
 		if err != nil {
@@ -44,16 +36,8 @@ func TestTrapDiscardsInstance(t *testing.T) {
 // timeout interrupts the call with ErrDeadline, the session keeps that error, and the instance is
 // discarded. A module that cannot finish makes the test independent of how fast the machine is.
 func TestOverrunDiscardsInstance(t *testing.T) {
-	wasm, err := os.ReadFile("testdata/spin.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	h, err := New(ctx, wasm, NewConfig().WithPoolSize(1).WithCallTimeout(20*time.Millisecond).WithCompilationCacheDir(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(ctx)
+	h := testModuleHost(t, "testdata/spin.wasm", NewConfig().WithCallTimeout(20*time.Millisecond))
 	for round := range 2 {
 		s, err := h.Acquire(ctx)
 		if err != nil {
@@ -74,4 +58,19 @@ func TestOverrunDiscardsInstance(t *testing.T) {
 			t.Fatalf("round %d: %d live instances after the overrun, want 0 (discarded)", round, n)
 		}
 	}
+}
+
+// testModuleHost starts a host of one instance on a hand-written test module.
+func testModuleHost(t *testing.T, path string, cfg Config) *Host {
+	t.Helper()
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(context.Background(), wasm, cfg.WithPoolSize(1).WithCompilationCacheDir(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
 }
