@@ -19,7 +19,9 @@ type Similarity uint8
 
 const (
 	// Cosine is the shrunk cosine c_ij / (√(n_i·n_j) + Shrink): cosine divides out both items'
-	// popularity, and the shrink term discounts pairs supported by few baskets.
+	// popularity, and the shrink term discounts pairs supported by few baskets. With Alpha set it is
+	// the asymmetric cosine c_ij / (n_i^α·n_j^(1−α) + Shrink) of i's neighbour j: α = 0.5 is the
+	// cosine, α = 1 the shrunk confidence c_ij / (n_i + Shrink) ≈ P(j | i).
 	Cosine Similarity = iota
 	// Lift is c_ij·N / (n_i·n_j), how much more often i and j meet than if independent, kept only
 	// for pairs with at least MinSupport co-occurrences (lift alone is noisiest on rare pairs).
@@ -31,10 +33,18 @@ const (
 type NeighbourOptions struct {
 	Similarity Similarity
 	Shrink     float64 // Cosine's shrink; 0 means 10, negative means none
-	MinSupport int     // pairs seen together in fewer baskets are dropped; 0 means 2
-	MaxBasket  int     // baskets with more distinct items count for popularity only; 0 means 100
-	Popular    int     // length of the popularity list; 0 means 100, negative means every item seen
-	Workers    int     // parallel workers; 0 means GOMAXPROCS. The result does not depend on it.
+	// Alpha is Cosine's exponent of the listing item's count, in (0, 1]; 0 means 0.5 (the
+	// symmetric cosine). Larger values let more popular neighbours through: 1 is the confidence
+	// P(j | i) of association rules, which ranks i's neighbours by how often they come with i.
+	Alpha float64
+	// InverseSize weighs each basket by 1/|b| in c_ij and n_i (and Lift's N), so that a large
+	// basket, which pairs everything with everything, counts as much as a small one in all; the
+	// MinSupport threshold still counts baskets.
+	InverseSize bool
+	MinSupport  int // pairs seen together in fewer baskets are dropped; 0 means 2
+	MaxBasket   int // baskets with more distinct items count for popularity only; 0 means 100
+	Popular     int // length of the popularity list; 0 means 100, negative means every item seen
+	Workers     int // parallel workers; 0 means GOMAXPROCS. The result does not depend on it.
 
 	Progress func(done, total int) // items done out of nItems
 }
@@ -53,6 +63,14 @@ type NeighbourOptions struct {
 // "Mining association rules between sets of items in large databases", SIGMOD'93). Raw counts would
 // only echo popularity; both divide it out. There is no loss: it is a counting estimator.
 //
+// Two knobs trade how much popularity comes through against how specific the neighbours are; they
+// are meant to be chosen on held-out data. Alpha makes the cosine asymmetric, c_ij/(n_i^α n_j^(1−α) + h)
+// (Aiolli 2013, "Efficient top-N recommendation for very large scale binary rated datasets",
+// RecSys'13; at α = 1 it is the conditional-probability similarity of Deshpande & Karypis 2004,
+// "Item-based top-N recommendation algorithms", ACM TOIS 22(1)); InverseSize weighs each basket by
+// 1/|b|, as Deshpande & Karypis normalise customers' rows, so that the few very large
+// (wholesale) baskets do not make every pair in them look related.
+//
 // Each item keeps its K most similar items (ties broken by the smaller index), quantised to uint8
 // with one Scale over the whole table; a listed neighbour never quantises below 1, so that every
 // listed item has a positive weight. The layout is models.Neighbours': Index holds nItems×K
@@ -67,6 +85,13 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 	}
 	if K < 1 || K > math.MaxUint16 {
 		return nil, nil, errors.New("train: neighbours: K must be in [1, 65535]")
+	}
+	alpha := opt.Alpha
+	switch {
+	case alpha == 0:
+		alpha = 0.5
+	case !(alpha > 0 && alpha <= 1):
+		return nil, nil, errors.New("train: neighbours: Alpha must be in (0, 1]")
 	}
 	shrink := opt.Shrink
 	switch {
@@ -92,7 +117,9 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 	// support n_i over the baskets used for pairs.
 	pop := make([]int, nItems)
 	support := make([]int32, nItems)
+	n := make([]float64, nItems) // n_i: support, or Σ 1/|b| over i's baskets with InverseSize
 	var flat []int32
+	var bWeight []float64 // per basket used for pairs
 	bStart := []int{0}
 	var buf []int
 	for bi, b := range baskets {
@@ -108,13 +135,23 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 		if len(buf) < 2 || len(buf) > maxBasket {
 			continue
 		}
+		w := 1.0
+		if opt.InverseSize {
+			w = 1 / float64(len(buf))
+		}
 		for _, it := range buf {
 			flat = append(flat, int32(it))
 			support[it]++
+			n[it] += w
 		}
 		bStart = append(bStart, len(flat))
+		bWeight = append(bWeight, w)
 	}
 	nBaskets := len(bStart) - 1
+	total := 0.0 // N: baskets used for pairs, or their total weight
+	for _, w := range bWeight {
+		total += w
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -151,7 +188,8 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			acc := make([]int32, nItems)
+			acc := make([]int32, nItems)    // baskets holding i and j
+			wacc := make([]float64, nItems) // their weight: c_ij
 			var touched []int32
 			var cands []cand
 			for {
@@ -163,6 +201,7 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 				for i := lo; i < hi; i++ {
 					touched = touched[:0]
 					for _, b := range inv[iStart[i]:iStart[i+1]] {
+						w := bWeight[b]
 						for _, j := range flat[bStart[b]:bStart[b+1]] {
 							if int(j) == i {
 								continue
@@ -171,22 +210,26 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 								touched = append(touched, j)
 							}
 							acc[j]++
+							wacc[j] += w
 						}
 					}
 					cands = cands[:0]
-					ni := float64(support[i])
+					ni := n[i]
 					for _, j := range touched {
-						c := acc[j]
-						acc[j] = 0
-						if int(c) < minSup {
+						cnt, c := acc[j], wacc[j]
+						acc[j], wacc[j] = 0, 0
+						if int(cnt) < minSup {
 							continue
 						}
-						nj := float64(support[j])
+						nj := n[j]
 						var s float64
-						if opt.Similarity == Lift {
-							s = float64(c) * float64(nBaskets) / (ni * nj)
-						} else {
-							s = float64(c) / (math.Sqrt(ni*nj) + shrink)
+						switch {
+						case opt.Similarity == Lift:
+							s = c * total / (ni * nj)
+						case alpha == 0.5:
+							s = c / (math.Sqrt(ni*nj) + shrink)
+						default:
+							s = c / (math.Pow(ni, alpha)*math.Pow(nj, 1-alpha) + shrink)
 						}
 						cands = append(cands, cand{j, s})
 					}

@@ -209,3 +209,100 @@ func TestFitNeighboursErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestFitNeighboursAlpha(t *testing.T) {
+	// As in TestFitNeighboursLayout: n_300 = 4, n_301 = 3, n_5 = 2; c(300,301) = 3, c(300,5) = 2.
+	baskets := [][]int{{300, 301}, {301, 300, 300}, {300, 301, 5}, {5, 300}, {7}, {7, 7}}
+	nb, _, err := FitNeighbours(context.Background(), baskets, 400, 3, NeighbourOptions{Shrink: -1, MinSupport: 1, Alpha: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// α = 1: the confidence c_ij / n_i, so the similarity is no longer symmetric.
+	for _, c := range []struct {
+		i, j int
+		want float64
+	}{{300, 301, 3.0 / 4}, {300, 5, 2.0 / 4}, {301, 300, 3.0 / 3}, {5, 300, 2.0 / 2}, {5, 301, 1.0 / 2}} {
+		js, ss := neighbourList(nb, c.i)
+		k := slices.Index(js, c.j)
+		if k < 0 {
+			t.Errorf("%d is not a neighbour of %d: %v", c.j, c.i, js)
+			continue
+		}
+		if math.Abs(ss[k]-c.want) > float64(nb.Scale)/2+1e-9 {
+			t.Errorf("sim(%d→%d) = %g, want %g", c.i, c.j, ss[k], c.want)
+		}
+	}
+	for _, a := range []float64{-0.5, 1.5, math.NaN()} {
+		if _, _, err := FitNeighbours(context.Background(), baskets, 400, 3, NeighbourOptions{Alpha: a}); err == nil {
+			t.Errorf("Alpha %g accepted", a)
+		}
+	}
+}
+
+// Alpha moves the best-seller (in 80 % of baskets) up the planted items' lists: below the partner
+// with the symmetric cosine, above it at α = 1, where the similarity is the confidence P(j | i)
+// (0.8 for the best-seller, about 1/3 for the partner) and echoes popularity.
+func TestFitNeighboursAlphaLetsPopularityIn(t *testing.T) {
+	const nItems, nPairs = 2000, 100
+	baskets := synthBaskets(nItems, 100000, nPairs, 3)
+	rankSum := map[float64]int{} // Σ over planted items of the best-seller's rank (K when not listed)
+	partnerFirst := map[float64]int{}
+	alphas := []float64{0.5, 0.75, 1}
+	for _, a := range alphas {
+		nb, _, err := FitNeighbours(context.Background(), baskets, nItems, 5, NeighbourOptions{Alpha: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 * nPairs {
+			js, _ := neighbourList(nb, i)
+			r := slices.Index(js, nItems-1)
+			if r < 0 {
+				r = 5
+			}
+			rankSum[a] += r
+			if len(js) > 0 && js[0] == i^1 {
+				partnerFirst[a]++
+			}
+		}
+	}
+	t.Logf("best-seller's rank summed over planted items %v; partner first %v", rankSum, partnerFirst)
+	for k := 1; k < len(alphas); k++ {
+		if rankSum[alphas[k]] >= rankSum[alphas[k-1]] {
+			t.Errorf("the best-seller does not move up from α %g to %g: %v", alphas[k-1], alphas[k], rankSum)
+		}
+	}
+	if partnerFirst[0.5] != 2*nPairs || partnerFirst[1] != 0 {
+		t.Errorf("partner first for %d planted items at α 0.5, %d at α 1 (want %d and 0)", partnerFirst[0.5], partnerFirst[1], 2*nPairs)
+	}
+}
+
+func TestFitNeighboursInverseSize(t *testing.T) {
+	// 0 and 1 meet in 3 baskets of two items; 0 and 2 in 4 baskets of 50 items, the other 48 a
+	// different filler each time (support 1: no pair). Counting baskets, 2 is 0's closest item
+	// (4/√(7·4) > 3/√(7·3)); weighing baskets by 1/|b|, 1 is.
+	var baskets [][]int
+	for range 3 {
+		baskets = append(baskets, []int{0, 1})
+	}
+	filler := 10
+	for range 4 {
+		b := []int{0, 2}
+		for range 48 {
+			b = append(b, filler)
+			filler++
+		}
+		baskets = append(baskets, b)
+	}
+	for _, c := range []struct {
+		inv  bool
+		want int
+	}{{false, 2}, {true, 1}} {
+		nb, _, err := FitNeighbours(context.Background(), baskets, filler, 2, NeighbourOptions{Shrink: -1, InverseSize: c.inv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js, _ := neighbourList(nb, 0); len(js) != 2 || js[0] != c.want {
+			t.Errorf("InverseSize %v: neighbours of 0 %v, want %d first", c.inv, js, c.want)
+		}
+	}
+}
