@@ -140,71 +140,158 @@ func dedup(items []int) []int {
 // the agent gives them, what must not be recommended, and the items to find.
 type recUser struct {
 	recent  []models.Weighted
-	exclude []int // every item bought before, and the item in the basket
+	exclude []int
 	target  []int
 }
 
-// The agent's weights (agent/score.go): the item looked at now 2, each remembered purchase 0.5,
-// and it remembers the 20 most recent distinct purchases (maxBought).
+// The agent's profile and ranking rule, mirrored: agent/profile.go remembers the maxBought = 20
+// most recent distinct purchases (a re-bought item becomes the newest), and agent/score.go's
+// recommend scores the neighbours of at most maxRecent = 8 items (the product in view with
+// weight 2, then the viewed products, newest first, from weight 1, then the remembered purchases,
+// newest first, with weight 0.5 each) and never shows a remembered purchase, an item seen this
+// session or the one in view. A product view is remembered as viewed too, so the product in view
+// also comes back as the newest view. TestAgentMirror replays customers through the real agent
+// and checks that it shows exactly what this evaluation scores.
 const (
-	sessionWeight = 2
-	boughtWeight  = 0.5
-	maxBought     = 20
+	agentBought  = 20
+	agentRecent  = 8
+	inViewWeight = 2
+	viewedWeight = 1
+	boughtWeight = 0.5
+	// newOnlyRecent is the previous protocol's history: the 20 most recent distinct purchases.
+	newOnlyRecent = 20
 )
 
-// splitLastBasket holds out each customer's last order (customers with two orders or more) and
-// keeps every other order for training. Held-out targets are the items of the last order that the
-// customer had never bought: recommending what a customer already buys is the job of a reorder
-// list, not of "bought together", and the agent excludes bought items too. Customers whose last
-// order holds nothing new are counted in repeatOnly and not evaluated.
-//
-// The recommender sees the customer as the agent would: the 20 most recent distinct purchases
-// with weight 0.5 each. It returns two evaluation sets. next asks for the next order from the
-// purchases alone. session is the device's usual moment: the customer has put the first new item
-// of that order (in line order) in the basket, which counts with weight 2, and the other new items
-// are the target; it holds the customers with two new items or more.
-func splitLastBasket(d *retailData) (trainBaskets [][]int, next, session []recUser, repeatOnly int) {
-	for _, invs := range d.customers {
-		hist := invs
-		if len(invs) >= 2 {
-			hist = invs[:len(invs)-1]
-		}
-		for _, v := range hist {
-			trainBaskets = append(trainBaskets, v.items)
-		}
-		if len(invs) < 2 {
-			continue
-		}
-		var bought []int // distinct, newest first
-		for a := len(hist) - 1; a >= 0; a-- {
-			for _, it := range hist[a].items {
-				if !slices.Contains(bought, it) {
-					bought = append(bought, it)
-				}
+// remembered returns what the agent's profile holds after the orders hist, each order's lines
+// pushed in line order: at most agentBought distinct items, oldest first.
+func remembered(hist []invoice) []int {
+	var l []int
+	for _, v := range hist {
+		for _, it := range v.items {
+			if i := slices.Index(l, it); i >= 0 {
+				l = append(append(l[:i], l[i+1:]...), it)
+				continue
 			}
-		}
-		var target []int
-		for _, it := range invs[len(invs)-1].items {
-			if !slices.Contains(bought, it) {
-				target = append(target, it)
+			if len(l) == agentBought {
+				l = append(l[:0], l[1:]...)
 			}
-		}
-		if len(target) == 0 {
-			repeatOnly++
-			continue
-		}
-		recent := make([]models.Weighted, 0, maxBought+1)
-		for _, it := range bought[:min(maxBought, len(bought))] {
-			recent = append(recent, models.Weighted{Item: it, Weight: boughtWeight})
-		}
-		next = append(next, recUser{recent: recent, exclude: bought, target: target})
-		if len(target) >= 2 {
-			first := models.Weighted{Item: target[0], Weight: sessionWeight}
-			session = append(session, recUser{recent: append([]models.Weighted{first}, recent...),
-				exclude: append(slices.Clip(bought), target[0]), target: target[1:]})
+			l = append(l, it)
 		}
 	}
-	return trainBaskets, next, session, repeatOnly
+	return l
+}
+
+// retailSplit is one leave-one-order-out split of the customers' orders.
+type retailSplit struct {
+	train [][]int // every order before the held-out ones (and every order of a one-order customer)
+	// next asks for the held-out order from the purchases alone, as the agent on a page with no
+	// product in view: the 8 newest remembered purchases vote; the 20 remembered are excluded; the
+	// targets are the order's items the agent may show (the others cannot be hits for any method).
+	next []recUser
+	// session is the device's usual moment: the first showable item of the held-out order (in line
+	// order) is in view; the order's other showable items are the targets (two or more needed).
+	session []recUser
+	// next20 is next with all 20 remembered purchases voting (a change of the agent's rule).
+	next20 []recUser
+	// newOnly is the previous protocol: the 20 newest distinct purchases vote, everything ever
+	// bought is excluded and the targets are the items the customer had never bought.
+	newOnly []recUser
+	// again is "buy again": the customer's past items ranked by the number of orders holding them
+	// (then by recency) in recent, nothing excluded, the whole held-out order as target.
+	again []recUser
+	// noTarget counts the evaluated customers whose held-out order holds only items the agent
+	// excludes; noNew those whose order holds no item they had never bought.
+	noTarget, noNew int
+	// targets counts next's target items, reorders those among them bought before (earlier than
+	// the 20 the agent remembers).
+	targets, reorders int
+}
+
+// missing returns the items of order that known does not hold, in order.
+func missing(order, known []int) []int {
+	var out []int
+	for _, it := range order {
+		if !slices.Contains(known, it) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// splitOrders holds out, for every customer with more than back orders, the order back places from
+// the end (1: the last order, the test; 2: the second to last, the validation carved from the
+// training period), with the orders before it as the customer's history. Training orders are every
+// order before the held-out ones: a customer's last back orders (the last one only, for a customer
+// with back orders; none for a one-order customer) never train.
+func splitOrders(d *retailData, back int) *retailSplit {
+	sp := &retailSplit{}
+	for _, invs := range d.customers {
+		n := len(invs)
+		held := min(back, n-1)
+		for _, v := range invs[:n-held] {
+			sp.train = append(sp.train, v.items)
+		}
+		if n-back < 1 {
+			continue
+		}
+		hist, order := invs[:n-back], invs[n-back].items
+		bought := remembered(hist)
+		var recent []models.Weighted // newest first
+		for j := len(bought) - 1; j >= 0; j-- {
+			recent = append(recent, models.Weighted{Item: bought[j], Weight: boughtWeight})
+		}
+		target := missing(order, bought)
+		if len(target) == 0 {
+			sp.noTarget++
+		} else {
+			sp.next = append(sp.next, recUser{recent: recent[:min(agentRecent, len(recent))], exclude: bought, target: target})
+			sp.next20 = append(sp.next20, recUser{recent: recent, exclude: bought, target: target})
+		}
+		if len(target) >= 2 {
+			first := target[0]
+			r := []models.Weighted{{Item: first, Weight: inViewWeight}, {Item: first, Weight: viewedWeight}}
+			r = append(r, recent[:min(agentRecent-len(r), len(recent))]...)
+			sp.session = append(sp.session, recUser{recent: r, exclude: append(slices.Clip(bought), first), target: target[1:]})
+		}
+
+		var all []int // every item bought before, newest order first, lines in order
+		orders := map[int]int{}
+		newest := map[int]int{}
+		for a := len(hist) - 1; a >= 0; a-- {
+			for _, it := range hist[a].items {
+				if orders[it] == 0 {
+					all = append(all, it)
+					newest[it] = a
+				}
+				orders[it]++
+			}
+		}
+		fresh := missing(order, all)
+		sp.targets += len(target)
+		sp.reorders += len(target) - len(fresh)
+		if len(fresh) == 0 {
+			sp.noNew++
+		} else {
+			var r []models.Weighted
+			for _, it := range all[:min(newOnlyRecent, len(all))] {
+				r = append(r, models.Weighted{Item: it, Weight: boughtWeight})
+			}
+			sp.newOnly = append(sp.newOnly, recUser{recent: r, exclude: all, target: fresh})
+		}
+		ranked := slices.Clone(all)
+		slices.SortStableFunc(ranked, func(a, b int) int {
+			if c := cmp.Compare(orders[b], orders[a]); c != 0 {
+				return c
+			}
+			return cmp.Compare(newest[b], newest[a])
+		})
+		r := make([]models.Weighted, len(ranked))
+		for k, it := range ranked {
+			r[k] = models.Weighted{Item: it, Weight: float64(orders[it])}
+		}
+		sp.again = append(sp.again, recUser{recent: r, target: order})
+	}
+	return sp
 }
 
 // RecMetrics are a recommender's top-k metrics averaged over the evaluated customers, with
@@ -267,6 +354,18 @@ func popularRecommender(popular []uint16, nItems int) recommender {
 	}
 }
 
+// againRecommender is "buy again": the customer's own past items in the order of u.recent (most
+// often bought first), then the popularity list.
+func againRecommender(popular []uint16, nItems int) recommender {
+	pop := popularRecommender(popular, nItems)
+	return func(u recUser, k int, dst []int) []int {
+		for _, w := range u.recent[:min(k, len(u.recent))] {
+			dst = append(dst, w.Item)
+		}
+		return pop(u, k, dst)
+	}
+}
+
 // scoreRecommender evaluates a recommender's top k on every user.
 func scoreRecommender(name string, users []recUser, k int, rec recommender, bo eval.BootstrapOptions) (RecMetrics, error) {
 	n := len(users)
@@ -291,12 +390,78 @@ func scoreRecommender(name string, users []recUser, k int, rec recommender, bo e
 	return m, nil
 }
 
-// Variant is one neighbour-table configuration of the sensitivity table.
-type Variant struct {
-	K          int     `json:"k"`
-	Similarity string  `json:"similarity"`
-	HR         float64 `json:"hr"`
-	NDCG       float64 `json:"ndcg"`
+// Setting is one neighbour-table configuration of the validation grid, with its validation
+// figures (HR@10 and NDCG@10 of the next order under the agent's rule, and the ratio to
+// popularity on the same customers).
+type Setting struct {
+	Alpha       float64 `json:"alpha"`
+	InverseSize bool    `json:"inverse_basket_size"`
+	Shrink      float64 `json:"shrink"`
+	HR          float64 `json:"validation_hr"`
+	NDCG        float64 `json:"validation_ndcg"`
+	Ratio       float64 `json:"validation_hr_ratio"`
+	SessionHR   float64 `json:"validation_session_hr"`
+}
+
+func (s Setting) options() train.NeighbourOptions {
+	return train.NeighbourOptions{Alpha: s.Alpha, InverseSize: s.InverseSize, Shrink: s.Shrink, Popular: -1}
+}
+
+func (s Setting) String() string {
+	w := "baskets counted"
+	if s.InverseSize {
+		w = "baskets weighed 1/|b|"
+	}
+	return fmt.Sprintf("α %g, shrink %g, %s", s.Alpha, s.Shrink, w)
+}
+
+// retailGrid is the validation grid: the asymmetric cosine's α from the symmetric cosine (0.5,
+// the previous table) to the confidence (1), baskets counted or weighed by 1/|b|, two shrinks.
+// K stays 20: the bundle carries items × K cells, and 20 is the foundation's budget.
+func retailGrid() []Setting {
+	var g []Setting
+	for _, inv := range []bool{false, true} {
+		for _, h := range []float64{10, 50} {
+			for _, a := range []float64{0.5, 0.625, 0.75, 0.875, 1} {
+				g = append(g, Setting{Alpha: a, InverseSize: inv, Shrink: h})
+			}
+		}
+	}
+	return g
+}
+
+// tune fits every setting of the grid on the validation split's training orders and returns the
+// grid with its figures and the index of the best next-order HR@10 (the first of equals).
+func tune(ctx context.Context, val *retailSplit, nItems, K, k int) ([]Setting, int, error) {
+	grid := retailGrid()
+	best := 0
+	var popHR float64
+	for g := range grid {
+		nb, popular, err := train.FitNeighbours(ctx, val.train, nItems, K, grid[g].options())
+		if err != nil {
+			return nil, 0, err
+		}
+		if g == 0 {
+			m, err := scoreRecommender("", val.next, k, popularRecommender(popular, nItems), eval.BootstrapOptions{Reps: -1})
+			if err != nil {
+				return nil, 0, err
+			}
+			popHR = m.HR.Estimate
+		}
+		m, err := scoreRecommender("", val.next, k, neighbourRecommender(nb, popular, nItems), eval.BootstrapOptions{Reps: -1})
+		if err != nil {
+			return nil, 0, err
+		}
+		ms, err := scoreRecommender("", val.session, k, neighbourRecommender(nb, popular, nItems), eval.BootstrapOptions{Reps: -1})
+		if err != nil {
+			return nil, 0, err
+		}
+		grid[g].HR, grid[g].NDCG, grid[g].Ratio, grid[g].SessionHR = m.HR.Estimate, m.NDCG.Estimate, m.HR.Estimate/popHR, ms.HR.Estimate
+		if grid[g].HR > grid[best].HR {
+			best = g
+		}
+	}
+	return grid, best, nil
 }
 
 // Scenario is one way of asking for recommendations on the held-out orders, with both
@@ -309,10 +474,10 @@ type Scenario struct {
 	HRRatio    eval.Interval `json:"hr_ratio"`
 }
 
-func runScenario(name string, users []recUser, nb *models.Neighbours, popular []uint16, nItems, k int, bo eval.BootstrapOptions) (Scenario, error) {
+func runScenario(name string, users []recUser, rec recommender, popular []uint16, nItems, k int, bo eval.BootstrapOptions) (Scenario, error) {
 	sc := Scenario{Name: name, Users: len(users)}
 	var err error
-	if sc.Neighbours, err = scoreRecommender("item-to-item neighbours", users, k, neighbourRecommender(nb, popular, nItems), bo); err != nil {
+	if sc.Neighbours, err = scoreRecommender("item-to-item neighbours", users, k, rec, bo); err != nil {
 		return sc, err
 	}
 	if sc.Popularity, err = scoreRecommender("popularity", users, k, popularRecommender(popular, nItems), bo); err != nil {
@@ -332,22 +497,30 @@ type RetailSummary struct {
 	Dropped          map[string]int `json:"rows_left_out"`
 	Items            int            `json:"items"`
 	TrainBaskets     int            `json:"training_orders"`
-	RepeatOnly       int            `json:"customers_without_new_items"`
+	ValTrainBaskets  int            `json:"validation_training_orders"`
+	NoTarget         int            `json:"customers_without_showable_items"`
+	NoNew            int            `json:"customers_without_new_items"`
 	K                int            `json:"neighbours_per_item"`
+	Chosen           Setting        `json:"chosen"`
+	Grid             []Setting      `json:"validation_grid"`
 	FitSeconds       float64        `json:"neighbour_fit_seconds"`
 	NextOrder        Scenario       `json:"next_order"`
 	InSession        Scenario       `json:"in_session"`
-	Sensitivity      []Variant      `json:"sensitivity_next_order"`
+	Untuned          Scenario       `json:"next_order_untuned_table"`
+	AllRemembered    Scenario       `json:"next_order_all_20_purchases"`
+	NewOnly          Scenario       `json:"new_items_only"`
+	BuyAgain         Scenario       `json:"buy_again"`
 	Value            *translog.Fit  `json:"value"`
 	ValueCalibration string         `json:"value_calibration_end"`
 }
 
-// Retail evaluates item-to-item recommendations on UCI Online Retail by leave-last-order-out and
-// fits BG/NBD and Gamma-Gamma on its transactions. The issue's target is HR@10 at least twice the
-// popularity baseline's. It is met when the customer has put one new item of the held-out order
-// in the basket (the device's usual moment: a product page, a cart), and missed when the next
-// order must be guessed from past orders alone (about 1.5×): that miss is reported as a known miss,
-// with a floor of 1.4× that guards against regressions.
+// Retail evaluates item-to-item recommendations on UCI Online Retail by leave-last-order-out,
+// showing what the agent would show, and fits BG/NBD and Gamma-Gamma on its transactions. The
+// neighbour table's settings are chosen on a validation split carved from the training period
+// (each customer's second-to-last order), then refitted on every training order and scored once
+// on the last orders. The issue's target is HR@10 at least twice the popularity baseline's; with
+// the agent's rule it is missed (about 1.3× for the next order, 1.9× in session) and reported as
+// a known miss, with floors that guard against regressions.
 func Retail(ctx context.Context, opt Options) (*Result, error) {
 	path, err := file(opt, "online-retail", "online_retail.csv.gz")
 	if err != nil {
@@ -357,41 +530,45 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	trainB, nextUsers, sessUsers, repeatOnly := splitLastBasket(d)
+	test, val := splitOrders(d, 1), splitOrders(d, 2)
 	nItems := len(d.codes)
 	const k, K = 10, 20
 	sum := &RetailSummary{Rows: d.rows, OrderLines: d.kept, Dropped: d.dropped, Items: nItems,
-		TrainBaskets: len(trainB), RepeatOnly: repeatOnly, K: K}
+		TrainBaskets: len(test.train), ValTrainBaskets: len(val.train), NoTarget: test.noTarget, NoNew: test.noNew, K: K}
+	grid, best, err := tune(ctx, val, nItems, K, k)
+	if err != nil {
+		return nil, err
+	}
+	sum.Grid, sum.Chosen = grid, grid[best]
 	start := time.Now()
-	nb, popular, err := train.FitNeighbours(ctx, trainB, nItems, K, train.NeighbourOptions{Popular: -1, Progress: opt.progress("fitting neighbours")})
+	nb, popular, err := train.FitNeighbours(ctx, test.train, nItems, K, sum.Chosen.options())
 	if err != nil {
 		return nil, err
 	}
 	sum.FitSeconds = time.Since(start).Seconds()
-	if sum.NextOrder, err = runScenario("next order from past orders", nextUsers, nb, popular, nItems, k, opt.Bootstrap); err != nil {
+	untuned, _, err := train.FitNeighbours(ctx, test.train, nItems, K, train.NeighbourOptions{Popular: -1})
+	if err != nil {
 		return nil, err
 	}
-	if sum.InSession, err = runScenario("in session: one new item in the basket", sessUsers, nb, popular, nItems, k, opt.Bootstrap); err != nil {
-		return nil, err
-	}
-	for _, v := range []struct {
-		k   int
-		sim train.Similarity
-	}{{10, train.Cosine}, {20, train.Cosine}, {50, train.Cosine}, {20, train.Lift}} {
-		t, pop, err := train.FitNeighbours(ctx, trainB, nItems, v.k, train.NeighbourOptions{Similarity: v.sim, Popular: -1})
-		if err != nil {
+	nbRec, bo := neighbourRecommender(nb, popular, nItems), opt.Bootstrap
+	for _, sc := range []struct {
+		dst   *Scenario
+		name  string
+		users []recUser
+		rec   recommender
+	}{
+		{&sum.NextOrder, "next order, as the agent shows it", test.next, nbRec},
+		{&sum.InSession, "in session: one item of the order in view", test.session, nbRec},
+		{&sum.Untuned, "next order, previous table (cosine α 0.5, shrink 10)", test.next, neighbourRecommender(untuned, popular, nItems)},
+		{&sum.AllRemembered, "next order, all 20 remembered purchases voting (not the agent's rule)", test.next20, nbRec},
+		{&sum.NewOnly, "previous protocol: never-bought items only, 20 purchases voting", test.newOnly, nbRec},
+		{&sum.BuyAgain, "buy again: the customer's most-bought items, whole order, nothing excluded", test.again, againRecommender(popular, nItems)},
+	} {
+		if *sc.dst, err = runScenario(sc.name, sc.users, sc.rec, popular, nItems, k, bo); err != nil {
 			return nil, err
 		}
-		m, err := scoreRecommender("", nextUsers, k, neighbourRecommender(t, pop, nItems), eval.BootstrapOptions{Reps: -1})
-		if err != nil {
-			return nil, err
-		}
-		name := "shrunk cosine"
-		if v.sim == train.Lift {
-			name = "lift"
-		}
-		sum.Sensitivity = append(sum.Sensitivity, Variant{K: v.k, Similarity: name, HR: m.HR.Estimate, NDCG: m.NDCG.Estimate})
 	}
+	sum.BuyAgain.Neighbours.Name = "buy again"
 
 	calEnd, _ := translog.ParseDay("2011-09-09")
 	hEnd, _ := translog.ParseDay("2011-12-09")
@@ -403,23 +580,38 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	sum.Value, sum.ValueCalibration = vf.Fit, "2011-09-09"
 
 	ratio := func(sc Scenario) float64 { return sc.Neighbours.HR.Estimate / sc.Popularity.HR.Estimate }
-	missed := atLeast("HR@10 neighbours / popularity, next order", ratio(sum.NextOrder), 2)
-	if !missed.Pass {
-		missed.Known = "past orders alone predict the next order's new items about 1.5 times better than popularity; K 10 to 50 and lift do not change that (sensitivity table)"
+	bestRatio := 0.0
+	for _, st := range grid {
+		bestRatio = max(bestRatio, st.Ratio)
+	}
+	reorders := fmt.Sprintf("%.0f %% of the items the agent may show in the last orders are re-orders of items bought before the 20 it remembers, which popularity finds as well",
+		100*float64(test.reorders)/float64(test.targets))
+	next := atLeast("HR@10 neighbours / popularity, next order", ratio(sum.NextOrder), 2)
+	if !next.Pass {
+		next.Known = fmt.Sprintf("with the agent's rule (the 8 newest purchases vote, the 20 remembered are excluded) the best table of the validation grid reaches %.2f× on the validation orders; ", bestRatio) + reorders
+	}
+	session := atLeast("HR@10 neighbours / popularity, in session", ratio(sum.InSession), 2)
+	if !session.Pass {
+		session.Known = reorders
 	}
 	checks := []Check{
-		atLeast("HR@10 neighbours / popularity, in session", ratio(sum.InSession), 2),
-		missed,
-		atLeast("HR@10 neighbours / popularity, next order (regression floor)", ratio(sum.NextOrder), 1.4),
+		next,
+		session,
+		atLeast("HR@10 neighbours / popularity, next order (regression floor)", ratio(sum.NextOrder), 1.2),
+		atLeast("HR@10 neighbours / popularity, in session (regression floor)", ratio(sum.InSession), 1.6),
+		atLeast("HR@10 tuned table / previous table, next order (validation-chosen setting holds on the test orders)",
+			sum.NextOrder.Neighbours.HR.Estimate/sum.Untuned.Neighbours.HR.Estimate, 1),
 	}
 	ci := func(iv eval.Interval) string { return report.CI(iv, 4) }
 	lines := []string{
-		fmt.Sprintf("orders: %d rows, %d product lines kept, %d items; %d training orders; neighbours K %d, shrunk cosine, fitted in %.2f s",
-			d.rows, d.kept, nItems, len(trainB), K, sum.FitSeconds),
+		fmt.Sprintf("orders: %d rows, %d product lines kept, %d items; %d training orders (%d for validation); neighbours K %d",
+			d.rows, d.kept, nItems, len(test.train), len(val.train), K),
+		fmt.Sprintf("validation (second-to-last orders, %d customers): chose %s: HR@10 %.4f (%.2f× popularity), NDCG@10 %.4f; previous table %.4f (%.2f×); fitted in %.2f s",
+			len(val.next), sum.Chosen, sum.Chosen.HR, sum.Chosen.Ratio, sum.Chosen.NDCG, grid[0].HR, grid[0].Ratio, sum.FitSeconds),
 	}
-	recTable := report.Table{Caption: "top-10 recommendations; 95 % bootstrap intervals over customers (the ratio's interval is paired)",
+	recTable := report.Table{Caption: "top-10 recommendations on the last orders; 95 % bootstrap intervals over customers (the ratio's interval is paired); popularity under the same exclusion",
 		Header: []string{"scenario", "recommender", "HR@10", "NDCG@10", "precision@10", "recall@10"}}
-	for _, sc := range []Scenario{sum.NextOrder, sum.InSession} {
+	for _, sc := range []Scenario{sum.NextOrder, sum.InSession, sum.Untuned, sum.AllRemembered, sum.NewOnly, sum.BuyAgain} {
 		lines = append(lines, fmt.Sprintf("%s (%d customers):", sc.Name, sc.Users))
 		for _, m := range []RecMetrics{sc.Neighbours, sc.Popularity} {
 			lines = append(lines, fmt.Sprintf("  %-24s HR@10 %s  NDCG@10 %s", m.Name, ci(m.HR), ci(m.NDCG)))
@@ -429,10 +621,14 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 		recTable.Rows = append(recTable.Rows, []string{sc.Name, "ratio of HR@10", report.CI(sc.HRRatio, 2), "", "", ""})
 	}
 	lines = append(lines, vf.Lines()...)
-	sens := report.Table{Caption: "next order: sensitivity to the neighbour table (point estimates; the headline, K 20 shrunk cosine, was set before looking)",
-		Header: []string{"K", "similarity", "HR@10", "NDCG@10"}}
-	for _, v := range sum.Sensitivity {
-		sens.Rows = append(sens.Rows, []string{fmt.Sprint(v.K), v.Similarity, fmt.Sprintf("%.4f", v.HR), fmt.Sprintf("%.4f", v.NDCG)})
+	gridTable := report.Table{Caption: fmt.Sprintf("validation grid (next order under the agent's rule, %d customers' second-to-last orders; tables fitted on the orders before them): the chosen setting has the best HR@10", len(val.next)),
+		Header: []string{"setting", "HR@10", "NDCG@10", "HR@10 / popularity", "in session HR@10"}}
+	for g, st := range grid {
+		name := st.String()
+		if g == best {
+			name += " (chosen)"
+		}
+		gridTable.Rows = append(gridTable.Rows, []string{name, fmt.Sprintf("%.4f", st.HR), fmt.Sprintf("%.4f", st.NDCG), fmt.Sprintf("%.3f", st.Ratio), fmt.Sprintf("%.4f", st.SessionHR)})
 	}
 	var figs []report.Figure
 	for i, sc := range []Scenario{sum.NextOrder, sum.InSession} {
@@ -461,14 +657,16 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 		Sections: append([]report.Section{{
 			Heading: "Recommendations: leave the last order out",
 			Text: []string{
-				"Each customer with two orders or more has their last order held out; every other order trains the neighbour table (FitNeighbours: shrunk cosine c_ij / (√(n_i n_j) + 10) over orders, top K per item). " +
-					"The recommender sees a customer as the agent does: the 20 most recent distinct purchases vote for their neighbours with weight 0.5 each, through models.NeighbourTable.Recommend as on the device; items already bought are excluded and the popularity list fills short lists. " +
-					"The popularity baseline recommends the most-bought items the customer has not bought.",
-				"The target is the set of items in the last order that the customer had never bought; a hit is at least one of them in the top 10. " +
-					fmt.Sprintf("%d customers whose last order held only items they had bought before are not evaluated. ", repeatOnly) +
-					"Two scenarios: the next order guessed from past orders alone, and in session, where the first new item of the held-out order (in line order) is already in the basket (weight 2, as the agent weighs the item being viewed) and the other new items are the target.",
+				"Each customer with two orders or more has their last order held out; every other order trains the neighbour table (FitNeighbours: asymmetric cosine c_ij / (n_i^α n_j^(1−α) + shrink) over orders, top 20 per item). " +
+					"The recommender shows what the agent would: its profile remembers the 20 most recent distinct purchases; the 8 newest vote for their neighbours with weight 0.5 each, through models.NeighbourTable.Recommend as on the device; the 20 remembered are never shown, and the popularity list fills short lists. " +
+					"The popularity baseline shows the most-bought items (orders holding them, over the training orders) minus the same 20.",
+				"A hit is at least one item of the held-out order in the top 10. Remembered purchases can be a hit for neither method, so the targets are the order's other items: items never bought, and re-orders of items bought before the 20 most recent. " +
+					fmt.Sprintf("%d customers whose last order held only remembered purchases are not evaluated. ", test.noTarget) +
+					"In session, the first showable item of the order (in line order) is in view (weight 2, and 1 again as the newest view, as the agent counts it), 6 remembered purchases vote with it, and the order's other showable items are the targets.",
+				"The table's settings were chosen on a validation split carved from the training period: each customer's second-to-last order held out, the table fitted on the orders before the held-out ones, the grid below scored on the next-order scenario. The last orders were scored once, with the chosen setting refitted on every training order.",
+				"Other rows, for comparison: the previous table (symmetric cosine, shrink 10); the same table with all 20 remembered purchases voting (a change of the agent's rule: it scores 8); the previous protocol (never-bought items only, everything ever bought excluded, 20 purchases voting); and buy again (the customer's most often ordered items against popularity, the whole order as target, nothing excluded), which shows how much of a wholesale customer's next order is a re-order.",
 			},
-			Tables:  []report.Table{checksTable(checks), recTable, sens},
+			Tables:  []report.Table{checksTable(checks), recTable, gridTable},
 			Figures: figs,
 		}}, valueSections(valueSecs, "Transactions: calibration to 2011-09-09, 13-week holdout to 2011-12-09 (the run-up to Christmas, which a stationary model does not foresee); amount = Quantity × UnitPrice; cancellations and rows without a customer left out.")...),
 		Summary: map[string]any{"dataset": "online-retail", "checks": checks, "results": sum},
