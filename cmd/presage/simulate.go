@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -34,7 +35,7 @@ func runSimulateLoop(ctx context.Context, args []string, stdout, stderr io.Write
 	server := fl.String("server", "", "a running sync server on a loopback address (PRESAGE_ADMIN_TOKEN holds its admin token); default: start one")
 	keyFile := fl.String("key", "", "with -server: the signing key the server trusts (presage serve -key)")
 	visitors := fl.Int("visitors", 2000, "visitors per round")
-	rounds := fl.Int("rounds", 5, fmt.Sprintf("rounds (one simulated day each; at most %d)", loopsim.MaxRounds))
+	rounds := fl.Int("rounds", 5, fmt.Sprintf("rounds (one simulated day each; at most %d, or %d with -federated on the server it starts)", loopsim.MaxRounds, loopsim.MaxFedRounds))
 	share := fl.Float64("module-share", 0.1, "share of visitors run through the module in wazero (the rest through the native agent)")
 	kill := fl.Bool("kill", false, "SIGKILL the server in the middle round, with batches in flight, and restart it on the same data (needs no -server)")
 	rates := fl.String("rates", "0.03,0.045,0.07", "true conversion rates of the variants a, b, c…")
@@ -43,11 +44,29 @@ func runSimulateLoop(ctx context.Context, args []string, stdout, stderr io.Write
 	senders := fl.Int("senders", 8, "concurrent batch posts")
 	site := fl.String("site", "", "the site simulated (default: loop-<time>, a new site)")
 	jsonOut := fl.String("json", "", "also write the result as JSON to this file")
+	federated := fl.Bool("federated", false, "run federated rounds instead (simulate_fed.go): -visitors is the population (default 30,000), -rounds is k (default 20)")
+	public := fl.Int("public", 3000, "with -federated: visitors of another seed whose examples set the public standardisation")
 	if err := parse(fl, args); err != nil {
 		return err
 	}
 	if fl.NArg() > 0 {
 		return usagef("unexpected arguments: %s", strings.Join(fl.Args(), " "))
+	}
+	if *federated {
+		set := map[string]bool{}
+		fl.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		fa := fedArgs{server: *server, keyFile: *keyFile, visitors: *visitors, rounds: *rounds, share: *share, kill: *kill,
+			modFile: *modFile, seed: *seed, senders: *senders, site: *site, jsonOut: *jsonOut, public: *public}
+		if !set["visitors"] {
+			fa.visitors = 30_000
+		}
+		if !set["rounds"] {
+			fa.rounds = 20
+		}
+		if !set["senders"] {
+			fa.senders = 16
+		}
+		return runSimulateFed(ctx, fa, stdout, stderr)
 	}
 	cfg := loopsim.Config{Visitors: *visitors, Rounds: *rounds, ModuleShare: *share, Seed: *seed, Senders: *senders, Site: *site}
 	for _, s := range splitList(*rates) {
@@ -91,14 +110,8 @@ func runSimulateLoop(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	if *share > 0 {
 		var err error
-		if *modFile != "" {
-			cfg.Module, err = os.ReadFile(*modFile)
-		} else {
-			fmt.Fprintln(stderr, "building the module (go build ./wasm)…")
-			cfg.Module, err = goBuildModule(ctx, stderr)
-		}
-		if err != nil {
-			return fmt.Errorf("-module: %w", err)
+		if cfg.Module, err = loadModule(ctx, *modFile, stderr); err != nil {
+			return err
 		}
 	}
 
@@ -145,6 +158,22 @@ func runSimulateLoop(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
+// loadModule reads the generic module from file, or builds it from ./wasm when file is "".
+func loadModule(ctx context.Context, file string, stderr io.Writer) ([]byte, error) {
+	var mod []byte
+	var err error
+	if file != "" {
+		mod, err = os.ReadFile(file)
+	} else {
+		fmt.Fprintln(stderr, "building the module (go build ./wasm)…")
+		mod, err = goBuildModule(ctx, stderr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("-module: %w", err)
+	}
+	return mod, nil
+}
+
 func printLoop(w io.Writer, res *loopsim.Result, cfg loopsim.Config, took time.Duration) {
 	best := res.Variants[res.Best]
 	fmt.Fprintf(w, "bandit: the best variant is %s (true rate %.3g)", best, cfg.Rates[res.Best])
@@ -155,8 +184,7 @@ func printLoop(w io.Writer, res *loopsim.Result, cfg loopsim.Config, took time.D
 	}
 	fmt.Fprintf(w, "        regret against the oracle (always %s): %.1f expected conversions over %d visitors, %.1f %% of the oracle's %.1f\n",
 		best, res.Regret, len(res.Rounds)*cfg.Visitors, 100*res.Regret/res.Oracle, res.Oracle)
-	fmt.Fprintln(w, "federated: not run by this loop (the server's round is tested in sync/server, TestFedRound*); the AUC figure is measured in memory:")
-	fmt.Fprintln(w, "        go test -run TestFederatedMatchesCentral -v ./sync/fed  (AUC ≥ 0.98 × central at ε = 1 per visitor per day)")
+	fmt.Fprintln(w, "federated: not run by the bandit loop; run it with  presage simulate loop -federated  (k rounds over HTTP, AUC against a central fit)")
 	kill := ""
 	if res.Killed {
 		kill = fmt.Sprintf(", across a SIGKILL and a restart, %d acknowledged batches sent again", res.Resent)

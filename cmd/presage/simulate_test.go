@@ -28,6 +28,9 @@ func TestSimulateLoopUsage(t *testing.T) {
 		{"bad share", []string{"-module-share", "1.5"}, "-module-share"},
 		{"bad rates", []string{"-rates", "0.1,x"}, "-rates"},
 		{"stray argument", []string{"extra"}, "unexpected arguments"},
+		{"federated with kill", []string{"-federated", "-kill"}, "-kill is not available with -federated"},
+		{"federated, too many rounds on a real clock", []string{"-federated", "-server", "http://127.0.0.1:9", "-rounds", "14"}, "want 1 to 13"},
+		{"federated, too few visitors", []string{"-federated", "-visitors", "5"}, "-visitors"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

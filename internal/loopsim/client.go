@@ -3,16 +3,20 @@ package loopsim
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/internal/cborx"
+	"github.com/presage-dev/presage/models"
+	"github.com/presage-dev/presage/models/signing"
 )
 
 // client talks to the sync server, retrying what may succeed later: connection errors (a server
@@ -139,4 +143,20 @@ func (c *client) once(ctx context.Context, method, path, ctype string, body []by
 		return 0, nil, err
 	}
 	return resp.StatusCode, b, nil
+}
+
+// served gets site's bundle as served (GET /v1/bundle) and verifies its signature with pub.
+func (c *client) served(ctx context.Context, site string, pub ed25519.PublicKey) (*models.Bundle, []byte, error) {
+	code, env, err := c.do(ctx, "GET", "/v1/bundle?site="+url.QueryEscape(site), "", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if code != 200 {
+		return nil, nil, fmt.Errorf("loopsim: GET /v1/bundle: %d %s", code, env)
+	}
+	b, err := signing.Verify(env, pub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loopsim: the bundle served: %w", err)
+	}
+	return b, env, nil
 }

@@ -1,5 +1,6 @@
 // Package loopsim closes Presage's learning loop against a running sync server, over HTTP, with
-// simulated visitors whose truth is known: it is what `presage simulate loop` runs.
+// simulated visitors whose truth is known: it is what `presage simulate loop` runs (Run: a bandit
+// campaign; RunFederated: federated rounds of a propensity model, see fedloop.go).
 //
 // One run is a number of rounds. In each round, visitors arrive and get a decision for the banner
 // slot of a bandit campaign (three variants by default) from the bundle the server serves: most
@@ -20,7 +21,9 @@
 //   - Every loop is bounded in count and time, and traffic goes only to a loopback address.
 //   - Round r of R is dated day today−R+r (Unix days): the server's retraining trains on the days
 //     before today and holds today back, so each round is one simulated day of evidence, and R is
-//     at most MaxRounds (the retraining window).
+//     at most MaxRounds (the retraining window) on a server whose clock is real. The federated
+//     loop (RunFederated, fedloop.go) moves the clock of a server it runs itself (StartLocal) one
+//     day per round, so that its k rounds are k days, each with its own privacy budget.
 //   - Randomness is seeded (Config.Seed) except batch ids, which take a fresh nonce per run so that
 //     two runs against one server never collide.
 package loopsim

@@ -215,9 +215,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if l.log == nil {
 		l.log = io.Discard
 	}
-	var nonce [8]byte
-	_, _ = rand.Read(nonce[:]) // never fails since Go 1.24
-	l.nonce = binary.LittleEndian.Uint64(nonce[:])
+	l.nonce = freshNonce()
 	for i := range cfg.Rates {
 		l.variants = append(l.variants, string(rune('a'+i)))
 	}
@@ -228,14 +226,30 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if cfg.ModuleShare > 0 {
-		h, err := host.New(ctx, cfg.Module, host.NewConfig().WithTrustedKeys(l.pub).WithPoolSize(2))
+		h, err := newHost(ctx, cfg.Module, l.pub, 2)
 		if err != nil {
-			return nil, fmt.Errorf("loopsim: module: %w", err)
+			return nil, err
 		}
 		defer h.Close(context.Background())
 		l.host = h
 	}
 	return l.run(ctx)
+}
+
+// freshNonce draws the nonce of a run's batch ids.
+func freshNonce() uint64 {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:]) // never fails since Go 1.24
+	return binary.LittleEndian.Uint64(nonce[:])
+}
+
+// newHost compiles the module for a pool of sessions trusting pub's bundles.
+func newHost(ctx context.Context, module []byte, pub ed25519.PublicKey, pool int) (*host.Host, error) {
+	h, err := host.New(ctx, module, host.NewConfig().WithTrustedKeys(pub).WithPoolSize(pool))
+	if err != nil {
+		return nil, fmt.Errorf("loopsim: module: %w", err)
+	}
+	return h, nil
 }
 
 type loop struct {
@@ -396,6 +410,17 @@ type retrainReport struct {
 		Campaign string    `json:"campaign"`
 		Best     []float64 `json:"p_best"`
 	} `json:"allocations"`
+	Fed *struct {
+		Outcome    string  `json:"outcome"`
+		Reason     string  `json:"reason"`
+		DayEpsilon float64 `json:"day_epsilon"`
+		Models     []struct {
+			Model      string  `json:"model"`
+			NoisyCount float64 `json:"noisy_count"`
+			Applied    bool    `json:"applied"`
+			Reason     string  `json:"reason"`
+		} `json:"models"`
+	} `json:"federated"`
 }
 
 func (l *loop) retrain(ctx context.Context) (*retrainReport, error) {
@@ -412,16 +437,9 @@ func (l *loop) retrain(ctx context.Context) (*retrainReport, error) {
 
 // fetchBundle gets the bundle served, verifies it and hands it to the native agents and the module.
 func (l *loop) fetchBundle(ctx context.Context) error {
-	code, env, err := l.c.do(ctx, "GET", "/v1/bundle?site="+url.QueryEscape(l.cfg.Site), "", nil)
+	b, env, err := l.c.served(ctx, l.cfg.Site, l.pub)
 	if err != nil {
 		return err
-	}
-	if code != 200 {
-		return fmt.Errorf("loopsim: GET /v1/bundle: %d %s", code, env)
-	}
-	b, err := signing.Verify(env, l.pub)
-	if err != nil {
-		return fmt.Errorf("loopsim: the bundle served: %w", err)
 	}
 	if l.bundle != nil && b.Version == l.bundle.Version {
 		return nil

@@ -2,22 +2,15 @@ package fed_test
 
 import (
 	"context"
-	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
-	"gonum.org/v1/gonum/mat"
-
 	"github.com/presage-dev/presage/agent"
-	"github.com/presage-dev/presage/agent/wire"
-	"github.com/presage-dev/presage/internal/demo"
 	"github.com/presage-dev/presage/internal/sim"
 	"github.com/presage-dev/presage/models"
-	"github.com/presage-dev/presage/models/eval"
-	"github.com/presage-dev/presage/models/train"
 	"github.com/presage-dev/presage/sync/fed"
+	"github.com/presage-dev/presage/sync/fed/fedsim"
 )
 
 const dayMs = 24 * 3600 * 1000
@@ -35,14 +28,6 @@ type simSetup struct {
 	public     int // visitors of another seed whose examples set the public standardisation
 }
 
-// example is one (features, label) pair as the device takes it (agent/federated.go): the session's
-// features just before its first checkout or order, or after its last event; the label is whether
-// the session has an order.
-type example struct {
-	x []float64
-	y float64
-}
-
 // TestFederatedMatchesCentral is the proof of issue 4's federated figure: a logistic propensity
 // model ("buys in this session") that starts at zero and learns only from the devices' clipped
 // gradients, merged with Gaussian noise at ε = 1 per visitor per day, reaches at least 0.98 of the
@@ -58,8 +43,7 @@ func TestFederatedMatchesCentral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := demo.Schema(s.Catalogue(), demo.Config{Version: 1})
-	base.Features = slices.Clone(agent.FeatureNames[:])
+	base := fedsim.Base(s.Catalogue(), "", 1)
 
 	// The public standardisation: examples of a disjoint population (another seed), as a server
 	// would take from data it already holds; the federated visitors spend no budget on it.
@@ -68,17 +52,17 @@ func TestFederatedMatchesCentral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pubEx []example
+	var pubEx []fedsim.Example
 	for _, v := range pub.All() {
-		pubEx = append(pubEx, replayExamples(t, base, &v)...)
+		pubEx = append(pubEx, replay(t, base, &v)...)
 	}
-	b := zeroModel(base, pubEx)
+	b := fedsim.ZeroModel(base, pubEx)
 
 	visitors := s.All()
-	var held []example
+	var held []fedsim.Example
 	for i := range visitors {
 		if i%5 == 4 {
-			held = append(held, replayExamples(t, base, &visitors[i])...)
+			held = append(held, replay(t, base, &visitors[i])...)
 		}
 	}
 
@@ -94,14 +78,14 @@ func TestFederatedMatchesCentral(t *testing.T) {
 		profile []byte
 		next    int // next event
 		last    int // last day active
-		pending *example
+		pending *fedsim.Example
 		session int // the sim session of the next event
 	}
 	devs := make([]device, len(visitors))
 	for i := range devs {
 		devs[i].last = -2
 	}
-	var central []example
+	var central []fedsim.Example
 	day0 := s.Config().Start / dayMs
 	var rep fed.Report
 	var maxProfile int
@@ -125,7 +109,9 @@ func TestFederatedMatchesCentral(t *testing.T) {
 				t.Fatal(err)
 			}
 			for dv.next < len(v.Events) && v.Events[dv.next].Time <= end {
-				central = step(t, dev, v, &dv.next, &dv.session, &dv.pending, central)
+				if central, err = fedsim.Step(dev, v, &dv.next, &dv.session, &dv.pending, central); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if active {
 				dv.last = d
@@ -151,7 +137,10 @@ func TestFederatedMatchesCentral(t *testing.T) {
 	}
 
 	fedModel := dev.Bundle().Propensity[0]
-	cm := centralModel(t, central)
+	cm, err := fedsim.Central(context.Background(), central)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fedAUC, cenAUC := heldAUC(t, &fedModel, held), heldAUC(t, &cm, held)
 	ratio := fedAUC / cenAUC
 	_, totalEps := tr.Accountant().Total()
@@ -170,124 +159,18 @@ func TestFederatedMatchesCentral(t *testing.T) {
 	}
 }
 
-// step sends one event to the device, taking the central example where the device takes its own.
-func step(t *testing.T, dev *agent.Agent, v *sim.Visitor, next, session *int, pending **example, out []example) []example {
+func replay(t *testing.T, b *models.Bundle, v *sim.Visitor) []fedsim.Example {
 	t.Helper()
-	i := *next
-	e := v.Events[i]
-	for *session < len(v.Sessions) && v.Sessions[*session].End <= i {
-		*session++
-	}
-	ss := v.Sessions[*session]
-	if i == ss.Start {
-		*pending = nil
-	}
-	trigger := (e.Type == wire.EventCheckout || e.Type == wire.EventPurchase) && *pending == nil && firstTrigger(v, ss, i)
-	if trigger {
-		// The device takes its example at the event's time, before the event: so does this.
-		if _, err := dev.Handle(&wire.Request{Now: e.Time}); err != nil {
-			t.Fatal(err)
-		}
-		ex := example{x: slices.Clone(dev.Features()[:]), y: label(v, ss)}
-		*pending = &ex
-		out = append(out, ex)
-	}
-	if _, err := dev.Handle(&wire.Request{Now: e.Time, Events: v.Events[i : i+1]}); err != nil {
-		t.Fatal(err)
-	}
-	*next = i + 1
-	if i+1 == ss.End && *pending == nil {
-		out = append(out, example{x: slices.Clone(dev.Features()[:]), y: 0})
-	}
-	return out
-}
-
-// firstTrigger reports whether event i is the session's first checkout or order.
-func firstTrigger(v *sim.Visitor, ss sim.Session, i int) bool {
-	for j := ss.Start; j < i; j++ {
-		if t := v.Events[j].Type; t == wire.EventCheckout || t == wire.EventPurchase {
-			return false
-		}
-	}
-	return true
-}
-
-func label(v *sim.Visitor, ss sim.Session) float64 {
-	for _, e := range v.Events[ss.Start:ss.End] {
-		if e.Type == wire.EventPurchase {
-			return 1
-		}
-	}
-	return 0
-}
-
-// replayExamples runs a visitor through a fresh agent and returns the examples, as step takes them.
-func replayExamples(t *testing.T, b *models.Bundle, v *sim.Visitor) []example {
-	t.Helper()
-	a := agent.New()
-	if err := a.SetBundle(b, 0); err != nil {
-		t.Fatal(err)
-	}
-	a.Start(nil, uint64(v.Index)+1)
-	var out []example
-	var pending *example
-	next, session := 0, 0
-	for next < len(v.Events) {
-		out = step(t, a, v, &next, &session, &pending, out)
-	}
-	return out
-}
-
-// zeroModel adds to base a federated "buy_session" model of zero weights, standardised by the
-// means and standard deviations of the public examples.
-func zeroModel(base *models.Bundle, pub []example) *models.Bundle {
-	n := len(base.Features)
-	f := &models.Federated{Target: models.FedSessionOrder, Mean: make([]float32, n), Scale: make([]float32, n)}
-	lr := models.Logistic{Name: "buy_session", Features: make([]uint16, n), Weights: make([]float32, n), Fed: f}
-	for j := range n {
-		lr.Features[j] = uint16(j)
-		var s, s2 float64
-		for _, e := range pub {
-			s += e.x[j]
-			s2 += e.x[j] * e.x[j]
-		}
-		m := s / float64(len(pub))
-		sd := math.Sqrt(max(s2/float64(len(pub))-m*m, 0))
-		f.Mean[j], f.Scale[j] = float32(m), 1
-		if sd > 1e-6 {
-			f.Scale[j] = float32(sd)
-		}
-	}
-	b := *base
-	b.Propensity = []models.Logistic{lr}
-	return &b
-}
-
-func centralModel(t *testing.T, ex []example) models.Logistic {
-	t.Helper()
-	n := len(ex[0].x)
-	X := mat.NewDense(len(ex), n, nil)
-	y := make([]float64, len(ex))
-	for i, e := range ex {
-		X.SetRow(i, e.x)
-		y[i] = e.y
-	}
-	names := agent.FeatureNames[:]
-	lr, _, err := train.FitLogistic(context.Background(), X, y, names, train.LogisticOptions{Name: "buy_session"})
+	ex, err := fedsim.Replay(b, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lr
+	return ex
 }
 
-func heldAUC(t *testing.T, lr *models.Logistic, held []example) float64 {
+func heldAUC(t *testing.T, lr *models.Logistic, held []fedsim.Example) float64 {
 	t.Helper()
-	cols := slices.Clone(lr.Features)
-	scores, labels := make([]float64, len(held)), make([]float64, len(held))
-	for i, e := range held {
-		scores[i], labels[i] = lr.Logit(e.x, cols), e.y
-	}
-	auc, err := eval.AUC(scores, labels)
+	auc, err := fedsim.AUC(lr, held)
 	if err != nil {
 		t.Fatal(err)
 	}
