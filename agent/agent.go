@@ -53,8 +53,9 @@ type Agent struct {
 
 // compiled is the bundle resolved against the agent: features by id, items and categories by hash.
 type compiled struct {
-	cols       [][]uint16 // per propensity model: positions of its features in Vector
-	featOf     []Feature  // bundle feature index → agent feature
+	cols       [][]uint16   // per propensity model: positions of its features in Vector
+	linear     linearModels // the propensity models scored in one pass (linear.go)
+	featOf     []Feature    // bundle feature index → agent feature
 	items      idTable
 	cats       idTable
 	appetence  *models.AppetenceKernel // the appetence factors, packed for the one-pass kernel
@@ -133,6 +134,7 @@ func compile(b *models.Bundle) (compiled, error) {
 		}
 		cb.cols[m] = cols
 	}
+	cb.linear = compileLinear(b, cb.cols)
 	if b.Appetence != nil {
 		cb.appetence = models.NewAppetenceKernel(b.Appetence)
 		cb.projection = b.Appetence.Projection()

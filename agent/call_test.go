@@ -144,6 +144,18 @@ func TestCallErrors(t *testing.T) {
 	}
 }
 
+// TestInvalidUTF8Item: the decoder skips UTF-8 validation for the ids it interns, so a bundle built
+// in Go with an item id that is not valid UTF-8 must not make such bytes acceptable in a request.
+func TestInvalidUTF8Item(t *testing.T) {
+	b := handBundle()
+	b.Items[0] = "\xc3("
+	a := newAgent(t, b)
+	in := enc(&wire.Request{Now: T, Events: []wire.Event{{Type: wire.EventProductView, Item: b.Items[0]}}})
+	if r := callCode(t, a, wire.OpHandle, in, wire.CodeBadRequest); !strings.Contains(r.Err.Message, "UTF-8") {
+		t.Errorf("error %q does not name UTF-8", r.Err.Message)
+	}
+}
+
 // oversized is a valid request one byte over the request limit.
 func oversized() []byte {
 	in := enc(&wire.Request{Now: T, Slots: []string{strings.Repeat("s", agent.MaxRequestBytes)}})

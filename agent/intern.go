@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/presage-dev/presage/models"
@@ -28,6 +29,15 @@ func newInternTable(b *models.Bundle) internTable {
 	for i := range b.Segments {
 		strs = append(strs, b.Segments[i].Name)
 	}
+	// The decoder skips UTF-8 validation for a text it finds here: keep out what is not valid (a
+	// bundle built in Go rather than decoded can hold any bytes).
+	valid := strs[:0]
+	for _, s := range strs {
+		if utf8.ValidString(s) {
+			valid = append(valid, s)
+		}
+	}
+	strs = valid
 	// The same id twice (a slot of several campaigns), or a collision: the first one is kept.
 	byID, _ := hashTable(strs, func(int, int) error { return nil })
 	return internTable{strs: strs, byID: byID}

@@ -13,8 +13,11 @@ func (a *Agent) evaluate(now int64) {
 	a.customerValue(now)
 	a.p.Stage = uint8(a.stage(now))
 	computeFeatures(&a.x, &a.p, now, a.set.HalfLifeDays)
+	a.cb.linear.score(a.scores, &a.x)
 	for m := range a.b.Propensity {
-		a.scores[m] = detmath.Sigmoid(a.b.Propensity[m].Logit(a.x[:], a.cb.cols[m]))
+		if !a.cb.linear.own[m] {
+			a.scores[m] = detmath.Sigmoid(a.b.Propensity[m].Logit(a.x[:], a.cb.cols[m]))
+		}
 	}
 	a.appetence()
 	a.primary = ""

@@ -387,11 +387,29 @@ func (d *Decoder) body(major byte, n uint64, start int, ib byte) []byte {
 //
 //go:noinline
 func (d *Decoder) Text() string {
-	b := d.str(majorText)
-	if d.Intern != nil && len(b) > 0 {
-		if s, ok := d.Intern(b); ok {
-			return s
-		}
+	if d.Intern == nil {
+		return string(d.str(majorText))
+	}
+	ib, n, start, ok := d.head()
+	if !ok {
+		return ""
+	}
+	if ib&0xe0 != majorText {
+		d.typeErr(start, ib)
+		return ""
+	}
+	// Interned strings are valid UTF-8 (they were decoded once), so a hit needs no validation:
+	// body takes the bytes as a byte string's, and only a miss is checked.
+	b := d.body(majorBytes, n, start, ib)
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := d.Intern(b); ok {
+		return s
+	}
+	if !utf8.Valid(b) {
+		d.fail(ErrUTF8, start, ib)
+		return ""
 	}
 	return string(b)
 }

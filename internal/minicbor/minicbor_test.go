@@ -296,6 +296,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"string huge", "7b ffffffffffffffff", DefaultLimits, func(d *Decoder) { d.Text() }, ErrStringLimit, 0},
 		{"string limit", "45 0102030405", small, func(d *Decoder) { d.ByteString() }, ErrStringLimit, 0},
 		{"bad utf8", "62 c328", DefaultLimits, func(d *Decoder) { d.Text() }, ErrUTF8, 0},
+		{"bad utf8 missed by Intern", "62 c328", DefaultLimits, func(d *Decoder) { d.Intern = noIntern; d.Text() }, ErrUTF8, 0},
+		{"bytes as text with Intern", "42 6162", DefaultLimits, func(d *Decoder) { d.Intern = noIntern; d.Text() }, ErrType, 0},
+		{"string truncated with Intern", "65 6162", DefaultLimits, func(d *Decoder) { d.Intern = noIntern; d.Text() }, ErrTruncated, 0},
 		{"surrogate", "63 eda080", DefaultLimits, (*Decoder).Skip, ErrUTF8, 0},
 		{"array huge", "9b ffffffffffffffff", DefaultLimits, func(d *Decoder) { d.ArrayHeader() }, ErrArrayLimit, 0},
 		{"array longer than input", "99 ffff 00", DefaultLimits, func(d *Decoder) { d.ArrayHeader() }, ErrTruncated, 0},
@@ -461,3 +464,6 @@ func TestDecodeAllocs(t *testing.T) {
 		t.Errorf("%v allocations per decode, want 0", allocs)
 	}
 }
+
+// noIntern is an Intern hook that knows no string.
+func noIntern([]byte) (string, bool) { return "", false }

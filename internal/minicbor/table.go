@@ -276,7 +276,7 @@ func (d *Decoder) Struct(p unsafe.Pointer, s *Struct) {
 		d.value(unsafe.Add(p, f.Off), f.Kind, f)
 	}
 	if d.reuse {
-		clearUnseen(p, s, seen)
+		zeroUnseen(p, s, seen)
 	}
 }
 
@@ -323,7 +323,7 @@ func (d *Decoder) value(p unsafe.Pointer, k Kind, f *Field) {
 			q = f.Type.New(1)
 			*(*unsafe.Pointer)(p) = q
 		}
-		d.Struct(q, f.Type) // a reused target was cleared by zeroKeep
+		d.Struct(q, f.Type) // reused: Struct zeroes what the map leaves out
 	default: // KindSlice, KindStructs
 		h := (*sliceHeader)(p)
 		n := d.arrayLen()
@@ -342,11 +342,7 @@ func (d *Decoder) value(p unsafe.Pointer, k Kind, f *Field) {
 		q := h.data
 		for i := range n {
 			if k == KindStructs {
-				e := unsafe.Add(q, uintptr(i)*f.Type.Size)
-				if d.reuse {
-					zeroKeep(e, f.Type) // a reused element holds an earlier value
-				}
-				d.Struct(e, f.Type)
+				d.Struct(unsafe.Add(q, uintptr(i)*f.Type.Size), f.Type) // reused: as for KindPtr
 			} else {
 				d.value(unsafe.Add(q, uintptr(i)*elemSize[f.Elem]), f.Elem, nil)
 			}
@@ -362,7 +358,6 @@ func (d *Decoder) value(p unsafe.Pointer, k Kind, f *Field) {
 // over (the wasm module's requests and profiles), where every allocation is dear: the struct
 // must own its memory, as nothing else may see it overwritten.
 func (d *Decoder) Reuse(p unsafe.Pointer, s *Struct) {
-	zeroKeep(p, s)
 	d.reuse = true
 	d.Struct(p, s)
 	d.reuse = false
@@ -391,9 +386,12 @@ func zeroKeep(p unsafe.Pointer, s *Struct) {
 	}
 }
 
-// clearUnseen makes the fields of the struct at p that the map left out what Struct leaves them:
-// nil for pointers and for slices that are not omitempty (omitempty ones keep their memory).
-func clearUnseen(p unsafe.Pointer, s *Struct, seen KeySet) {
+// zeroUnseen gives the fields of the struct at p that the map left out the value Struct leaves
+// them: zero, nil for pointers and for slices that are not omitempty, except that omitempty slices
+// keep their memory at length 0. The fields the map had were overwritten whole, so a reused struct
+// holds nothing of its earlier value without being zeroed first: the fields of a typical request
+// are visited once instead of twice.
+func zeroUnseen(p unsafe.Pointer, s *Struct, seen KeySet) {
 	for i := range s.Fields {
 		f := &s.Fields[i]
 		if seen&(1<<f.Key) != 0 {
@@ -404,9 +402,17 @@ func clearUnseen(p unsafe.Pointer, s *Struct, seen KeySet) {
 		case KindPtr:
 			*(*unsafe.Pointer)(q) = nil
 		case KindBytes, KindSlice, KindStructs:
-			if !f.Omit {
+			if f.Omit {
+				(*sliceHeader)(q).len = 0
+			} else {
 				*(*sliceHeader)(q) = sliceHeader{}
 			}
+		case KindStruct:
+			zeroKeep(q, f.Type)
+		case KindString:
+			*(*string)(q) = ""
+		default:
+			store(q, f.Kind, 0)
 		}
 	}
 }
