@@ -10,7 +10,8 @@
 // newer signed bundle to load at start, and the key that must have signed it), -slots
 // (popin,banner,carousel: the demo shop's), -sync (the sync server's base URL; empty keeps the
 // learning in the cookie), -metrics (an address for the edge's counters, Prometheus text), -fast
-// (non-interruptible module calls: see runtime/host).
+// (non-interruptible module calls: no faster since runtime/host guards calls cheaply, and a call
+// that never returns is not stopped; kept for comparison).
 // PRESAGE_COOKIE_KEYS holds the cookie keys in hex, comma-separated, the signing key first; without
 // it a random key is used and every profile is forgotten at restart.
 package main

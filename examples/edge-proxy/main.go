@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	slots := fs.String("slots", "popin,banner,carousel", "the slots of the site's pages, comma-separated")
 	syncURL := fs.String("sync", "", "the sync server's base URL (optional)")
 	metrics := fs.String("metrics", "", "address to serve the edge's counters on, at /metrics (optional)")
-	fast := fs.Bool("fast", false, "non-interruptible module calls: faster, but a call that never returns is not stopped")
+	fast := fs.Bool("fast", false, "non-interruptible module calls: a call that never returns is not stopped (for comparison only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

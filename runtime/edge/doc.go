@@ -35,7 +35,6 @@
 // drain, with a sync server) and the rewriting, which costs in proportion to the page's tags (the
 // tokenizer parses every start tag's attributes). Decisions run before the origin is called, so they
 // add to the time to first byte; measured in examples/edge-proxy (BenchmarkProxy). runtime/host's
-// interruptible calls multiply the module's part by 4 to 7; a host created with
-// WithInterruptibleCalls(false) removes that, at the price its documentation states, while
-// [Config.CallTimeout] still bounds the wait for an instance.
+// interruptible calls (its default) cost the module's part little: they bound every call by
+// [Config.CallTimeout], which also bounds the wait for an instance.
 package edge

@@ -14,9 +14,11 @@
 //     creates instances on demand up to [Config.WithPoolSize] and reuses them.
 //   - A call costs the operation's work under wazero plus about a microsecond of ABI: the request is
 //     written into the module's input buffer, whose address is cached, and the reply decoded in place.
-//   - Calls are interruptible by default, so that a deadline holds even if the module loops; wazero
-//     makes that cost 4–7× on every call of a Go-compiled module. [Config.WithInterruptibleCalls]
-//     trades it away.
+//   - Calls are interruptible by default, so that a deadline holds even if the module loops. The host
+//     rewrites the module once so that it checks a stop flag at every function entry and loop
+//     header (a load and a branch, one call into Go every 1,024 checks): within the benchmarks'
+//     noise of uninterruptible calls, where wazero's own checks cost 3–5× on every call of a
+//     Go-compiled module (see guard.go and [Config.WithInterruptibleCalls]).
 //
 // # Bundles
 //

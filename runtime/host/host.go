@@ -27,7 +27,8 @@ type Host struct {
 	cache      wazero.CompilationCache // nil without a disk cache
 	compiled   wazero.CompiledModule
 	modCfg     wazero.ModuleConfig
-	inputLimit int // largest request: the module's bound, or less under a low memory ceiling
+	inputLimit int  // largest request: the module's bound, or less under a low memory ceiling
+	guarded    bool // interruptible calls through the deadline guard (guard.go), not wazero's checks
 
 	// The pool. idle holds instances ready to serve; slots holds one token per instance that may
 	// still be created. Tokens plus live instances always equal the pool size, so that neither
@@ -38,6 +39,8 @@ type Host struct {
 	mu    sync.Mutex    // orders Release against Close, so that no instance enters idle after Close
 	shut  bool
 	live  atomic.Int64 // instances alive, for tests and monitoring
+	// instances are the live instances of a guarded host, so that Close can halt busy ones.
+	instances map[*instance]struct{}
 
 	bundle atomic.Pointer[bundleState]
 	loadMu sync.Mutex // one LoadBundle at a time, so that generations and versions increase together
@@ -66,6 +69,8 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Host, error) {
 		idle:  make(chan *instance, s.poolSize),
 		slots: make(chan struct{}, s.poolSize),
 		done:  make(chan struct{}),
+
+		instances: make(map[*instance]struct{}),
 	}
 	// An input is held with a copy and its decoded form; an eighth of the ceiling leaves room for them.
 	h.inputLimit = min(maxModuleInput, int(s.memoryPages)*65536/8)
@@ -74,9 +79,16 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Host, error) {
 	}
 	h.bundle.Store(&bundleState{})
 
+	if s.interrupt {
+		// The deadline guard interrupts calls at a fraction of the cost of wazero's checks; a module
+		// it cannot rewrite gets wazero's checks instead (guard.go).
+		if g, err := guard(wasm); err == nil {
+			wasm, h.guarded = g, true
+		}
+	}
 	rc := wazero.NewRuntimeConfig(). // the compiler where supported, else the interpreter
 						WithMemoryLimitPages(s.memoryPages).
-						WithCloseOnContextDone(s.interrupt)
+						WithCloseOnContextDone(s.interrupt && !h.guarded)
 	if s.cacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(s.cacheDir)
 		switch {
@@ -231,6 +243,11 @@ func (h *Host) release(in *instance) {
 
 // discard closes an instance and frees its slot for a new one.
 func (h *Host) discard(in *instance) {
+	if h.guarded {
+		h.mu.Lock()
+		delete(h.instances, in)
+		h.mu.Unlock()
+	}
 	in.close()
 	h.live.Add(-1)
 	h.slots <- struct{}{}
@@ -255,6 +272,9 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	h.shut = true
 	close(h.done)
+	for in := range h.instances { // guarded calls still running stop at their next check
+		in.halt()
+	}
 	h.mu.Unlock()
 	for {
 		select {

@@ -2,7 +2,9 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/presage-dev/presage/agent/wire"
@@ -53,14 +55,48 @@ type instance struct {
 	version uint64 // that bundle's version; 0 for generation 0 (no bundle, or the module's own)
 	tainted bool   // a raw OpLoadBundle ran: its bundle may differ from the host's, so it is not pooled
 	dead    bool   // a call failed: wazero closed it or it must be closed; never pooled
+
+	// The deadline guard (guard.go), nil without it: stop is the module's flag, halt sets it, timer
+	// calls halt when a call's time is up, and ctxStop unregisters halt from the call's context.
+	stop    api.MutableGlobal
+	halt    func()
+	timer   *time.Timer
+	ctxStop func() bool
+}
+
+// arm starts the guard for one call: the instance is told to stop when d has passed or ctx ends.
+func (in *instance) arm(ctx context.Context, d time.Duration) {
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl))
+	}
+	in.timer.Reset(d)
+	if ctx.Done() != nil {
+		in.ctxStop = context.AfterFunc(ctx, in.halt)
+	}
+}
+
+// disarm stops the guard after a call and reports whether it fired: the instance was told to stop
+// (or is being told), so it must not serve again.
+func (in *instance) disarm() (fired bool) {
+	fired = !in.timer.Stop()
+	if in.ctxStop != nil {
+		fired = !in.ctxStop() || fired
+		in.ctxStop = nil
+	}
+	return fired
 }
 
 // newInstance instantiates the compiled module: the WASI imports with real clocks and crypto/rand,
 // _initialize (the Go runtime's start), then the ABI check and the export lookup, once.
 func (h *Host) newInstance(ctx context.Context) (*instance, error) {
-	ctx, cancel := context.WithTimeout(ctx, max(setupTimeout, h.cfg.callTimeout))
+	timeout := max(setupTimeout, h.cfg.callTimeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	mod, err := h.rt.InstantiateModule(ctx, h.compiled, h.modCfg)
+	modCfg := h.modCfg
+	if h.guarded {
+		modCfg = modCfg.WithStartFunctions() // _initialize runs in setup, under the guard
+	}
+	mod, err := h.rt.InstantiateModule(ctx, h.compiled, modCfg)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, ctxError("instantiate", cerr)
@@ -76,30 +112,67 @@ func (h *Host) newInstance(ctx context.Context) (*instance, error) {
 		stack:  make([]uint64, 2),
 		enc:    make([]byte, 0, 512),
 	}
-	fail := func(err error) (*instance, error) {
+	if h.guarded {
+		stop, ok := mod.ExportedGlobal(guardExport).(api.MutableGlobal)
+		if !ok {
+			_ = mod.Close(context.Background())
+			return nil, fmt.Errorf("host: the guarded module exports no %s", guardExport)
+		}
+		in.stop = stop
+		var mu sync.Mutex // the timer, the context and Close may halt at once
+		in.halt = func() {
+			mu.Lock()
+			stop.Set(1)
+			mu.Unlock()
+		}
+		in.timer = time.AfterFunc(time.Hour, in.halt)
+		in.timer.Stop()
+		in.arm(ctx, timeout)
+	}
+	err = h.setup(ctx, in)
+	if h.guarded && in.disarm() && err == nil {
+		err = ctxError("setup", context.DeadlineExceeded)
+	}
+	if err != nil {
 		_ = mod.Close(context.Background())
 		return nil, err
 	}
-	if in.mem == nil {
-		return fail(fmt.Errorf("host: module has no memory"))
+	h.live.Add(1)
+	if h.guarded {
+		h.mu.Lock()
+		h.instances[in] = struct{}{}
+		h.mu.Unlock()
 	}
-	if err := mod.ExportedFunction(exportABI).CallWithStack(ctx, in.stack); err != nil {
-		return fail(fmt.Errorf("host: %s: %w", exportABI, err))
+	return in, nil
+}
+
+// setup starts a new instance: the Go runtime's start when the guard runs it, the ABI check, the
+// input buffer and the boot call.
+func (h *Host) setup(ctx context.Context, in *instance) error {
+	if in.mem == nil {
+		return fmt.Errorf("host: module has no memory")
+	}
+	if h.guarded {
+		if err := in.mod.ExportedFunction(startFunc).CallWithStack(ctx, nil); err != nil {
+			return fmt.Errorf("host: instantiate: %s: %w", startFunc, err)
+		}
+	}
+	if err := in.mod.ExportedFunction(exportABI).CallWithStack(ctx, in.stack); err != nil {
+		return fmt.Errorf("host: %s: %w", exportABI, err)
 	}
 	if v := uint32(in.stack[0]); v != abiVersion {
-		return fail(fmt.Errorf("host: module ABI version %d, this host speaks %d", v, abiVersion))
+		return fmt.Errorf("host: module ABI version %d, this host speaks %d", v, abiVersion)
 	}
 	if err := in.reserve(ctx, initialInput); err != nil {
-		return fail(fmt.Errorf("host: %s: %w", exportInput, err))
+		return fmt.Errorf("host: %s: %w", exportInput, err)
 	}
 	// The module's first call boots it: it decodes and compiles the bundle built into it, tens of
 	// milliseconds in wazero (more with interruptible calls, or on a loaded machine). Boot it here,
 	// under the setup deadline, so that no visitor's call pays for it or overruns its deadline.
 	if _, err := in.invoke(ctx, wire.OpInfo, nil); err != nil {
-		return fail(fmt.Errorf("host: boot: %w", callError(ctx, h, wire.OpInfo, err)))
+		return fmt.Errorf("host: boot: %w", callError(ctx, h, wire.OpInfo, err))
 	}
-	h.live.Add(1)
-	return in, nil
+	return nil
 }
 
 // reserve makes the module's input buffer hold at least n bytes, calling presage_input only when the
@@ -136,25 +209,57 @@ func (h *Host) do(ctx context.Context, in *instance, op wire.Op, req []byte) ([]
 	if err := ctx.Err(); err != nil { // before wazero closes a healthy instance over it
 		return nil, ctxError(opName(op), err)
 	}
+	timeout := h.cfg.callTimeout
+	if op == wire.OpLoadBundle {
+		timeout = max(timeout, setupTimeout)
+	}
+	if h.guarded {
+		return h.doGuarded(ctx, in, op, req, timeout)
+	}
 	cctx := ctx
 	if h.cfg.interrupt { // wazero closes the instance when cctx ends; without interruption, it ignores it
-		timeout := h.cfg.callTimeout
-		if op == wire.OpLoadBundle {
-			timeout = max(timeout, setupTimeout)
-		}
 		var cancel context.CancelFunc
 		cctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	reply, err := in.invoke(cctx, op, req)
+	return h.result(cctx, in, op, reply, err)
+}
+
+// result is a call's outcome: a *wire.Error from the host leaves the instance intact; any other
+// error means the instance failed.
+func (h *Host) result(ctx context.Context, in *instance, op wire.Op, reply []byte, err error) ([]byte, error) {
 	if err != nil {
 		if _, ok := err.(*wire.Error); ok && !in.dead {
 			return nil, err
 		}
 		in.dead = true
-		return nil, callError(cctx, h, op, err)
+		return nil, callError(ctx, h, op, err)
 	}
 	return reply, nil
+}
+
+// doGuarded is do under the deadline guard (guard.go).
+func (h *Host) doGuarded(ctx context.Context, in *instance, op wire.Op, req []byte, timeout time.Duration) ([]byte, error) {
+	if h.isClosed() { // Close halted the instances: a call would trap at once
+		in.dead = true
+		return nil, fmt.Errorf("%w: %s", ErrClosed, opName(op))
+	}
+	in.arm(ctx, timeout)
+	reply, err := in.invoke(ctx, op, req)
+	if in.disarm() {
+		// Told to stop: whether the call trapped on the flag or finished just before, the flag is
+		// set (or about to be), so the instance cannot serve again.
+		in.dead = true
+		switch {
+		case h.isClosed():
+			return nil, fmt.Errorf("%w: %s interrupted", ErrClosed, opName(op))
+		case errors.Is(ctx.Err(), context.Canceled):
+			return nil, fmt.Errorf("host: %s: %w", opName(op), context.Canceled)
+		}
+		return nil, fmt.Errorf("%w: %s", ErrDeadline, opName(op))
+	}
+	return h.result(ctx, in, op, reply, err)
 }
 
 func (in *instance) invoke(ctx context.Context, op wire.Op, req []byte) ([]byte, error) {

@@ -2,6 +2,8 @@
 ;; call, which gets an empty reply): it tests that the call timeout interrupts a runaway call and that
 ;; the host discards the instance. Compiled to spin.wasm with `wat2wasm spin.wat` (wabt).
 (module
+  ;; Every Go wasip1 module imports sched_yield; the deadline guard (guard.go) calls it.
+  (import "wasi_snapshot_preview1" "sched_yield" (func (result i32)))
   (memory (export "memory") 2)
   (global $booted (mut i32) (i32.const 0))
   (func (export "_initialize"))
