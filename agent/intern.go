@@ -33,7 +33,7 @@ func newInternTable(b *models.Bundle) internTable {
 	// bundle built in Go rather than decoded can hold any bytes).
 	valid := strs[:0]
 	for _, s := range strs {
-		if utf8.ValidString(s) {
+		if utf8.Valid(unsafe.Slice(unsafe.StringData(s), len(s))) { // Valid: the decoder links it already
 			valid = append(valid, s)
 		}
 	}

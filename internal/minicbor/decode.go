@@ -349,8 +349,9 @@ func (d *Decoder) Bool() bool {
 	return ib == ibTrue
 }
 
-// str reads the head and body of a string of the given major type (text is checked for UTF-8).
-func (d *Decoder) str(major byte) []byte {
+// str reads the head and body of a string of the given major type; its body is checked as one of
+// major type as (text for UTF-8, bytes not at all).
+func (d *Decoder) str(major, as byte) []byte {
 	ib, n, start, ok := d.head()
 	if !ok {
 		return nil
@@ -359,7 +360,7 @@ func (d *Decoder) str(major byte) []byte {
 		d.typeErr(start, ib)
 		return nil
 	}
-	return d.body(major, n, start, ib)
+	return d.body(as, n, start, ib)
 }
 
 // body checks and takes the n bytes of a string whose head starts at start.
@@ -388,19 +389,12 @@ func (d *Decoder) body(major byte, n uint64, start int, ib byte) []byte {
 //go:noinline
 func (d *Decoder) Text() string {
 	if d.Intern == nil {
-		return string(d.str(majorText))
-	}
-	ib, n, start, ok := d.head()
-	if !ok {
-		return ""
-	}
-	if ib&0xe0 != majorText {
-		d.typeErr(start, ib)
-		return ""
+		return string(d.str(majorText, majorText))
 	}
 	// Interned strings are valid UTF-8 (they were decoded once), so a hit needs no validation:
-	// body takes the bytes as a byte string's, and only a miss is checked.
-	b := d.body(majorBytes, n, start, ib)
+	// the bytes are taken as a byte string's, and only a miss is checked.
+	start := d.off
+	b := d.str(majorText, majorBytes)
 	if len(b) == 0 {
 		return ""
 	}
@@ -408,7 +402,7 @@ func (d *Decoder) Text() string {
 		return s
 	}
 	if !utf8.Valid(b) {
-		d.fail(ErrUTF8, start, ib)
+		d.fail(ErrUTF8, start, d.data[start])
 		return ""
 	}
 	return string(b)
@@ -417,7 +411,7 @@ func (d *Decoder) Text() string {
 // ByteString reads a byte string. The result ALIASES the input (its capacity is clipped, so
 // appending to it cannot overwrite the input); copy it to keep it beyond the input's life.
 func (d *Decoder) ByteString() []byte {
-	return d.str(majorBytes)
+	return d.str(majorBytes, majorBytes)
 }
 
 // container reads an array or map head (per = 1 or 2 items per entry) and opens it.

@@ -363,29 +363,6 @@ func (d *Decoder) Reuse(p unsafe.Pointer, s *Struct) {
 	d.reuse = false
 }
 
-// zeroKeep zeroes the struct at p, described by s, keeping the backing arrays of its slices (at
-// length 0) and the targets of its pointers (cleared the same way).
-func zeroKeep(p unsafe.Pointer, s *Struct) {
-	for i := range s.Fields {
-		f := &s.Fields[i]
-		q := unsafe.Add(p, f.Off)
-		switch f.Kind {
-		case KindBytes, KindSlice, KindStructs:
-			(*sliceHeader)(q).len = 0
-		case KindPtr:
-			if t := *(*unsafe.Pointer)(q); t != nil {
-				zeroKeep(t, f.Type)
-			}
-		case KindStruct:
-			zeroKeep(q, f.Type)
-		case KindString:
-			*(*string)(q) = ""
-		default:
-			store(q, f.Kind, 0) // bits gives bool 8, float32 32 and float64 64: zero bits of the field's size
-		}
-	}
-}
-
 // zeroUnseen gives the fields of the struct at p that the map left out the value Struct leaves
 // them: zero, nil for pointers and for slices that are not omitempty, except that omitempty slices
 // keep their memory at length 0. The fields the map had were overwritten whole, so a reused struct
@@ -408,11 +385,11 @@ func zeroUnseen(p unsafe.Pointer, s *Struct, seen KeySet) {
 				*(*sliceHeader)(q) = sliceHeader{}
 			}
 		case KindStruct:
-			zeroKeep(q, f.Type)
+			zeroUnseen(q, f.Type, 0) // all of it, as Struct leaves an absent struct
 		case KindString:
 			*(*string)(q) = ""
 		default:
-			store(q, f.Kind, 0)
+			store(q, f.Kind, 0) // bits gives bool 8, float32 32 and float64 64: zero bits of the field's size
 		}
 	}
 }
