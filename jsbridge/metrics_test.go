@@ -22,10 +22,11 @@ import (
 type metrics struct {
 	ScriptBrotli   int     `json:"script_transfer_bytes"` // presage.js as sent (brotli)
 	ScriptRaw      int     `json:"script_bytes"`          // decoded
-	ModuleTransfer int     `json:"module_transfer_bytes"` // presage.wasm as sent (brotli by jsbridge.Asset)
-	ModuleRaw      int     `json:"module_bytes"`          // decoded
+	ModuleTransfer int     `json:"module_transfer_bytes"` // presage.wasm?gz as sent (its gzip file, jsbridge.Asset)
+	ModuleRaw      int     `json:"module_bytes"`          // as received by the page
 	Cold           load    `json:"empty_cache"`           // a first visit
 	Warm           []load  `json:"module_cached"`         // the same page again, module in the HTTP cache
+	WarmMedian     load    `json:"module_cached_median"`  // of Warm[1:]: from the third load on
 	EventMedian    float64 `json:"event_median_ms"`       // presage.track() end to end
 	EventP90       float64 `json:"event_p90_ms"`
 	Events         int     `json:"events"`
@@ -34,21 +35,35 @@ type metrics struct {
 }
 
 // load is where the time goes between the tag's execution and its first decision, in ms from the
-// tag's execution: the module's bytes received (from the network or the HTTP cache), compiled and
-// instantiated, the Go runtime initialised, and the page's decisions taken (bundle and profile
-// loaded, events handled, slots rendered, profile saved).
+// tag's execution (its presage:start mark, the first thing presage.js does): the module requested,
+// its bytes received (from the network or the HTTP cache), compiled and instantiated, the Go runtime
+// initialised, and the page's decisions taken (profile loaded, events handled, slots rendered,
+// profile saved). Tag is when the tag ran, in ms from the navigation's start: Navigation is the
+// first decision from there, what the visitor sees, which a tag cannot make shorter than Tag.
 type load struct {
+	Tag          float64 `json:"tag_ms"`
+	Requested    float64 `json:"module_requested_ms"`
 	Received     float64 `json:"module_received_ms"`
 	Instantiated float64 `json:"module_instantiated_ms"`
 	Ready        float64 `json:"module_ready_ms"`
 	Decided      float64 `json:"first_decision_ms"`
+	Navigation   float64 `json:"first_decision_from_navigation_ms"`
+	Module       string  `json:"module_url"`      // what was fetched, without the origin
+	Transfer     int     `json:"module_transfer"` // bytes over the network: 0 from the HTTP cache
+	Fetches      int     `json:"module_fetches"`
 }
+
+// warmLoads is how many times the page is loaded again with the module cached. The first of them
+// warms what the first visit could not (V8 writes a module's compiled code to the cache 2 s after
+// the first visit's last optimisation); the median is taken from the third load on.
+const warmLoads = 8
 
 // TestBrowserMetrics measures, in Chromium: the transfer sizes of the script and the module; the
 // time from the tag's execution to the first decision with an empty cache and with the module
-// cached (HTTP cache and V8's compiled-code cache); one event end to end; memory. The issue's goal
-// is a first decision ≤ 30 ms after the tag runs with the module cached. Figures go to the log and
-// to metrics.json among the artifacts.
+// cached; one event end to end; memory. The issue's goal is a first decision ≤ 30 ms after the tag
+// runs with the module cached. Figures go to the log and to metrics.json among the artifacts. What it
+// asserts is behaviour: one module request per page, for its gzip file where the browser inflates
+// gzip, and from the HTTP cache once cached.
 func TestBrowserMetrics(t *testing.T) {
 	s := newShop(t)
 	s.Isolated = true
@@ -56,17 +71,23 @@ func TestBrowserMetrics(t *testing.T) {
 	var m metrics
 	marks := func() load {
 		return eval[load](tb, `(() => {
-			const m = Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name, m.startTime - performance.getEntriesByName('presage:start')[0].startTime]));
-			const r = performance.getEntriesByName(location.origin + '/presage.wasm')[0];
-			return {module_received_ms: r.responseEnd - performance.getEntriesByName('presage:start')[0].startTime,
-				module_instantiated_ms: m['presage:instantiated'], module_ready_ms: m['presage:module'], first_decision_ms: m['presage:decided']};
+			const t0 = performance.getEntriesByName('presage:start')[0].startTime;
+			const m = Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name, m.startTime - t0]));
+			const rs = performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname == '/presage.wasm');
+			const r = rs[0];
+			return {tag_ms: t0, module_requested_ms: r.fetchStart - t0, module_received_ms: r.responseEnd - t0,
+				module_instantiated_ms: m['presage:instantiated'], module_ready_ms: m['presage:module'], first_decision_ms: m['presage:decided'],
+				first_decision_from_navigation_ms: t0 + m['presage:decided'],
+				module_url: r.name.slice(location.origin.length), module_transfer: r.transferSize, module_fetches: rs.length};
 		})()`)
 	}
 	// The server compresses the module on its first request: done here, so that the cold load
 	// measures the browser, not the test server.
-	if res, err := http.Get(s.url("/presage.wasm")); err == nil {
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+	for _, path := range []string{"/presage.wasm?gz", "/presage.wasm"} {
+		if res, err := http.Get(s.url(path)); err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
 	}
 
 	// Cold: a new browser context has an empty HTTP cache and no compiled code.
@@ -84,19 +105,30 @@ func TestBrowserMetrics(t *testing.T) {
 		switch filepath.Base(e.Name) {
 		case "presage.js":
 			m.ScriptBrotli, m.ScriptRaw = e.TransferSize, e.DecodedBodySize
-		case "presage.wasm":
+		case "presage.wasm", "presage.wasm?gz":
 			m.ModuleTransfer, m.ModuleRaw = e.TransferSize, e.DecodedBodySize
 		}
 	}
 
-	// Cached: V8 caches a module's compiled code with its HTTP cache entry once its functions have
-	// been optimised, a moment after the first run; later loads of the same response skip compiling.
-	for range 4 {
-		time.Sleep(1500 * time.Millisecond)
+	// Cached: the same page again, after the 2 s in which V8 would cache the code it optimised.
+	for range warmLoads {
+		time.Sleep(2500 * time.Millisecond)
 		tb.navigate(s.url("/"), "")
 		tb.waitDecided()
 		m.Warm = append(m.Warm, marks())
 	}
+	for i, l := range append([]load{m.Cold}, m.Warm...) {
+		if l.Fetches != 1 {
+			t.Errorf("load %d fetched the module %d times, want once", i+1, l.Fetches)
+		}
+		if l.Module != "/presage.wasm?gz" {
+			t.Errorf("load %d fetched %s, want the module's gzip file /presage.wasm?gz (Chromium has DecompressionStream)", i+1, l.Module)
+		}
+		if i > 0 && l.Transfer != 0 {
+			t.Errorf("load %d: the module came over the network (%d bytes), want it from the HTTP cache", i+1, l.Transfer)
+		}
+	}
+	m.WarmMedian = median(m.Warm[1:])
 
 	// One event, end to end: presage.track() from the call to its answer (encode, module, decode,
 	// publish, profile saved to localStorage).
@@ -131,15 +163,16 @@ func TestBrowserMetrics(t *testing.T) {
 	})()`)
 
 	t.Logf("presage.js: %d bytes transferred (brotli), %d decoded", m.ScriptBrotli, m.ScriptRaw)
-	t.Logf("presage.wasm: %d bytes transferred (brotli at quality 6, jsbridge.Asset), %d decoded", m.ModuleTransfer, m.ModuleRaw)
-	for i, l := range append([]load{m.Cold}, m.Warm...) {
-		what := "empty cache"
-		if i > 0 {
-			what = fmt.Sprintf("module cached, load %d", i+1)
-		}
-		t.Logf("tag → first decision, %s: %.1f ms (module received %.1f, instantiated %.1f, Go runtime ready %.1f)",
-			what, l.Decided, l.Received, l.Instantiated, l.Ready)
+	t.Logf("presage.wasm?gz: %d bytes transferred (gzip -9, jsbridge.Asset), %d received", m.ModuleTransfer, m.ModuleRaw)
+	logLoad := func(what string, l load) {
+		t.Logf("tag → first decision, %s: %.1f ms (module requested %.1f, received %.1f, instantiated %.1f, Go runtime ready %.1f); the tag ran %.1f ms after navigation start, first decision %.1f ms after it",
+			what, l.Decided, l.Requested, l.Received, l.Instantiated, l.Ready, l.Tag, l.Navigation)
 	}
+	logLoad("empty cache", m.Cold)
+	for i, l := range m.Warm {
+		logLoad(fmt.Sprintf("module cached, load %d", i+2), l)
+	}
+	logLoad(fmt.Sprintf("module cached, median of loads 3–%d", warmLoads+1), m.WarmMedian)
 	t.Logf("one event end to end: median %.3f ms, p90 %.3f ms (%d events)", m.EventMedian, m.EventP90, m.Events)
 	t.Logf("memory: JavaScript heap %.0f bytes; module linear memory %d bytes", m.JSHeapUsed, m.ModuleMemory)
 	out, _ := json.MarshalIndent(m, "", "  ")
@@ -148,4 +181,28 @@ func TestBrowserMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("metrics: %s", path)
+}
+
+// median returns the median of each field of loads (the fields' medians need not come from one load).
+func median(loads []load) load {
+	f := func(get func(load) float64) float64 {
+		v := make([]float64, len(loads))
+		for i, l := range loads {
+			v[i] = get(l)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	return load{
+		Tag:          f(func(l load) float64 { return l.Tag }),
+		Requested:    f(func(l load) float64 { return l.Requested }),
+		Received:     f(func(l load) float64 { return l.Received }),
+		Instantiated: f(func(l load) float64 { return l.Instantiated }),
+		Ready:        f(func(l load) float64 { return l.Ready }),
+		Decided:      f(func(l load) float64 { return l.Decided }),
+		Navigation:   f(func(l load) float64 { return l.Navigation }),
+	}
 }
