@@ -32,12 +32,18 @@ import (
 // its example goes without waiting for the visitor's next visit. Nothing is gathered or sent
 // without full consent; losing it drops FedState.
 
-// compileFed sets the length of FedState.Sums for b's federated models (1 + features each) and
-// the joint clip bound C (the smallest of theirs).
+//
+// Evaluation: each model's slice of FedState.Sums ends with one more slot, the evaluation cell of
+// the visitor's latest example (wire.ScoreCell: its score bin at the bundle's weights and its
+// label), sent as ModelUpdate.Cell with the day's first update only, so that a visitor-day adds at
+// most one example to the server's score histograms; it is not part of the clipped norm.
+
+// compileFed sets the length of FedState.Sums for b's federated models (1 + features + 1 cell
+// each) and the joint clip bound C (the smallest of theirs).
 func compileFed(b *models.Bundle, cb *compiled) {
 	for m := range b.Propensity {
 		if f := b.Propensity[m].Fed; f != nil {
-			cb.fed += 1 + len(b.Propensity[m].Features)
+			cb.fed += 2 + len(b.Propensity[m].Features)
 			if c := f.ClipBound(); cb.clip == 0 || c < cb.clip {
 				cb.clip = c
 			}
@@ -121,7 +127,8 @@ func (a *Agent) fedExample(y float64) {
 		if lr.Fed == nil {
 			continue
 		}
-		r := detmath.Sigmoid(lr.Logit(a.fx[:], a.cb.cols[m])) - y
+		l := lr.Logit(a.fx[:], a.cb.cols[m])
+		r := detmath.Sigmoid(l) - y
 		f.Sums[k] += float32(r)
 		k++
 		for i, c := range a.cb.cols[m] {
@@ -132,6 +139,8 @@ func (a *Agent) fedExample(y float64) {
 			f.Sums[k] += float32(r * lr.Fed.Z(i, v))
 			k++
 		}
+		f.Sums[k] = float32(wire.ScoreCell(l, y)) // the latest example's evaluation cell
+		k++
 	}
 }
 
@@ -146,8 +155,14 @@ func (a *Agent) fedDrain(bt *wire.Batch, now int64) {
 		return
 	}
 	var n2 float64
-	for _, v := range f.Sums {
-		n2 += float64(float64(v) * float64(v)) // float64(): no fused multiply-add, same bits everywhere
+	k := 0
+	for m := range a.b.Propensity {
+		if lr := &a.b.Propensity[m]; lr.Fed != nil {
+			for _, v := range f.Sums[k : k+1+len(lr.Features)] {
+				n2 += float64(float64(v) * float64(v)) // float64(): no fused multiply-add, same bits everywhere
+			}
+			k += 2 + len(lr.Features) // and the evaluation cell, not part of the norm
+		}
 	}
 	day := int32(floorDiv(now, dayMs))
 	if f.Day != day {
@@ -162,7 +177,7 @@ func (a *Agent) fedDrain(bt *wire.Batch, now int64) {
 	// 1e-6 below the bound: the float32 rounding of the scaled sums cannot push it past.
 	scale := min(1, left/norm) * (1 - 1e-6)
 	f.Spent += float32(norm * scale)
-	k := 0
+	k = 0
 	for m := range a.b.Propensity {
 		lr := &a.b.Propensity[m]
 		if lr.Fed == nil {
@@ -174,8 +189,9 @@ func (a *Agent) fedDrain(bt *wire.Batch, now int64) {
 			k++
 		}
 		if first {
-			u.Count = 1
+			u.Count, u.Cell = 1, uint32(f.Sums[k])
 		}
+		k++
 		bt.Updates = append(bt.Updates, u)
 	}
 	f.Sums = nil

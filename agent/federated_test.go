@@ -23,19 +23,22 @@ func withFed(c float32) func(*models.Bundle) {
 	}
 }
 
-// fedGrad is the expected contribution of the example (x, y) to the buy model: (σ(logit) − y)·(1, z).
-func fedGrad(dst []float64, lr *models.Logistic, x *agent.Vector, y float64) {
+// fedGrad is the expected contribution of the example (x, y) to the buy model: (σ(logit) − y)·(1, z);
+// it returns the example's evaluation cell.
+func fedGrad(dst []float64, lr *models.Logistic, x *agent.Vector, y float64) uint32 {
 	cols := make([]uint16, len(lr.Features))
 	b := handBundle()
 	for i, fi := range lr.Features {
 		f, _ := agent.FeatureByName(b.Features[fi])
 		cols[i] = uint16(f)
 	}
-	r := detmath.Sigmoid(lr.Logit(x[:], cols)) - y
+	l := lr.Logit(x[:], cols)
+	r := detmath.Sigmoid(l) - y
 	dst[0] += r
 	for j, c := range cols {
 		dst[j+1] += r * lr.Fed.Z(j, x[c])
 	}
+	return wire.ScoreCell(l, y)
 }
 
 func norm(v []float32) float64 {
@@ -59,7 +62,7 @@ func TestFederatedContribution(t *testing.T) {
 
 	step(t, a, t0, arrive(wire.ChannelEmail), pv(wire.PageHome), view(it, cat), addCart(it, cat, 20, 2))
 	step(t, a, t0+5*minute) // the state the device takes at the checkout, before applying it
-	fedGrad(want1, lr, a.Features(), 1)
+	cell1 := fedGrad(want1, lr, a.Features(), 1)
 	step(t, a, t0+5*minute, wire.Event{Type: wire.EventCheckout})
 	saved := a.SaveProfile(nil)
 	a = newAgent(t, b)
@@ -75,13 +78,13 @@ func TestFederatedContribution(t *testing.T) {
 	fedGrad(want2, lr, a.Features(), 0)
 
 	for _, d := range []struct {
-		now   int64
-		want  []float64
-		count uint32
+		now         int64
+		want        []float64
+		count, cell uint32
 	}{
-		{t0 + 2*hour + 2*minute, want1, 1}, // the second session is still open
-		{t0 + 3*hour, want2, 0},            // now it is over; the day's second update counts 0
-		{t0 + 4*hour, nil, 0},
+		{t0 + 2*hour + 2*minute, want1, 1, cell1}, // the second session is still open
+		{t0 + 3*hour, want2, 0, 0},                // now it is over; the day's second update counts 0, and has no cell
+		{t0 + 4*hour, nil, 0, 0},
 	} {
 		bt := a.Drain(d.now, 1)
 		if d.want == nil {
@@ -94,7 +97,10 @@ func TestFederatedContribution(t *testing.T) {
 			t.Fatalf("drain at %d: updates %+v, want one", d.now, bt.Updates)
 		}
 		u := bt.Updates[0]
-		if u.Model != "buy" || u.Count != d.count || len(u.Sum) != len(d.want) {
+		if _, y, ok := wire.ScoreBin(cell1); !ok || y != 1 {
+			t.Fatalf("the first example's cell %d: label %d, ok %v", cell1, y, ok)
+		}
+		if u.Model != "buy" || u.Count != d.count || u.Cell != d.cell || len(u.Sum) != len(d.want) {
 			t.Fatalf("drain at %d: update %+v", d.now, u)
 		}
 		for i := range d.want {

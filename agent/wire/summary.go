@@ -1,5 +1,7 @@
 package wire
 
+import "math"
+
 // Device-side summaries for learning on the sync server (issue 4 §2): the bounds on co-occurrence
 // pairs and the histogram cells of customer summaries. The bins are part of the wire format: a
 // device and a server must agree on them, so they change only with a new Batch field.
@@ -61,4 +63,41 @@ func BinRange(coord, i int) (lo, hi float64) {
 		return lo, float64(edges[i])
 	}
 	return lo, -1
+}
+
+// Evaluation cells of federated models (ModelUpdate.Cell): an example's score bin, by its logit
+// at the bundle's weights, and its label. The bins are one logit wide: bin 0 is below −7, bin b
+// in 1…ScoreBins−2 is [b−8, b−7), bin ScoreBins−1 is 7 and above.
+const ScoreBins = 16
+
+// ScoreCell returns the evaluation cell of an example of logit l and label y (0 or 1):
+// 1 + y·ScoreBins + bin, never 0.
+func ScoreCell(l float64, y float64) uint32 {
+	b := uint32(0)
+	if l >= -7 { // also false for NaN: bin 0
+		b = uint32(min(l+8, ScoreBins-1))
+	}
+	return 1 + uint32(y)*ScoreBins + b
+}
+
+// ScoreBin reads a cell back: its bin and label; ok is false for 0 or a cell out of range.
+func ScoreBin(cell uint32) (bin int, y int, ok bool) {
+	if cell == 0 || cell > 2*ScoreBins {
+		return 0, 0, false
+	}
+	c := int(cell - 1)
+	return c % ScoreBins, c / ScoreBins, true
+}
+
+// ScoreBinLogits returns the bounds [lo, hi) of bin b's logits; lo is −Inf for bin 0 and hi +Inf
+// for the last.
+func ScoreBinLogits(b int) (lo, hi float64) {
+	lo, hi = float64(b-8), float64(b-7)
+	if b == 0 {
+		lo = math.Inf(-1)
+	}
+	if b == ScoreBins-1 {
+		hi = math.Inf(1)
+	}
+	return lo, hi
 }

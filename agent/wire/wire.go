@@ -361,10 +361,15 @@ type Batch struct {
 // visitor's updates of one day, all models together, have an L2 norm of at most the bundle's clip
 // bound C. Count is 1 in the visitor's first update of the day and 0 after, so that the sum of
 // counts is the number of visitor-days contributing: it moves by at most 1 per visitor per day.
+//
+// Cell, only in an update with Count 1, is the evaluation cell of one of the visitor's examples of
+// the day (ScoreCell: its score bin at the bundle's weights and its label), so that the server can
+// tell how well the serving model ranks and is calibrated without seeing a label (sync/fed).
 type ModelUpdate struct {
 	Model string    `cbor:"1,keyasint"`
 	Sum   []float32 `cbor:"2,keyasint,omitempty"`
 	Count uint32    `cbor:"3,keyasint,omitempty"`
+	Cell  uint32    `cbor:"4,keyasint,omitempty"`
 }
 
 // Cell is one campaign × variant × segment counter.

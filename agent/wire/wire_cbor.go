@@ -389,6 +389,7 @@ var cborModelUpdate = minicbor.Struct{Size: unsafe.Sizeof(ModelUpdate{}),
 		{Off: unsafe.Offsetof(ModelUpdate{}.Model), Key: 1, Kind: minicbor.KindString},
 		{Off: unsafe.Offsetof(ModelUpdate{}.Sum), Key: 2, Kind: minicbor.KindSlice, Elem: minicbor.KindFloat32, Omit: true},
 		{Off: unsafe.Offsetof(ModelUpdate{}.Count), Key: 3, Kind: minicbor.KindUint32, Omit: true},
+		{Off: unsafe.Offsetof(ModelUpdate{}.Cell), Key: 4, Kind: minicbor.KindUint32, Omit: true},
 	}}
 
 // EncodeCBOR implements minicbor.Marshaler: it writes x as a map keyed by field number.

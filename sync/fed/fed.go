@@ -118,7 +118,8 @@ type Round struct {
 	counts []float64   // per federated model: Σ Count
 	held   [][]float64 // the same, of the held-back share (AddSum with heldBack)
 	hcount []float64
-	clip   float64 // the joint bound C (the smallest of the models')
+	scores [][]float64 // per federated model: the evaluation cells' histogram, 2·wire.ScoreBins (label 0, then 1)
+	clip   float64     // the joint bound C (the smallest of the models')
 
 	Batches, Rejected int // batches added (the held-back share's included), and refused
 }
@@ -131,6 +132,7 @@ func (t *Trainer) NewRound(b *models.Bundle, day int32) (*Round, error) {
 		r.sums = append(r.sums, make([]float64, 1+len(b.Propensity[m].Features)))
 		r.held = append(r.held, make([]float64, 1+len(b.Propensity[m].Features)))
 		r.counts, r.hcount = append(r.counts, 0), append(r.hcount, 0)
+		r.scores = append(r.scores, make([]float64, 2*wire.ScoreBins))
 	}
 	if len(r.models) == 0 {
 		return nil, ErrNoModel
@@ -138,11 +140,12 @@ func (t *Trainer) NewRound(b *models.Bundle, day int32) (*Round, error) {
 	return r, nil
 }
 
-// Sensitivity is the L2 sensitivity of the round's query (the sums and the counts of every
-// federated model) to one visitor-day: √(C² + M) for M federated models, since a device sends
-// gradients of joint norm at most C a day and a Count of 1 once a day for each model.
+// Sensitivity is the L2 sensitivity of the round's query (the sums, the counts and the score
+// histograms of every federated model) to one visitor-day: √(C² + 2M) for M federated models,
+// since a device sends gradients of joint norm at most C a day, and once a day for each model a
+// Count of 1 and one evaluation cell (one histogram bin moved by 1).
 func (r *Round) Sensitivity() float64 {
-	return math.Sqrt(r.clip*r.clip + float64(len(r.models)))
+	return math.Sqrt(r.clip*r.clip + 2*float64(len(r.models)))
 }
 
 // Add merges a batch's updates. A batch of another bundle or day is refused whole; so is one whose
@@ -164,8 +167,25 @@ func (r *Round) Add(bt *wire.Batch) error {
 			r.sums[k][i] += float64(v) * scale
 		}
 		r.counts[k] += float64(u.Count)
+		if b, y, ok := wire.ScoreBin(u.Cell); ok && u.Count == 1 {
+			r.scores[k][y*wire.ScoreBins+b]++
+		}
 	}
 	r.Batches++
+	return nil
+}
+
+// AddScores merges counts of evaluation cells of one model (2·wire.ScoreBins: label 0 by bin, then
+// label 1 by bin), each from a visitor-day's update of Count 1, as the sync store keeps them. An
+// unknown model, a wrong length or a count that is negative or not finite is refused.
+func (r *Round) AddScores(model string, counts []float64) error {
+	k := r.index(model)
+	if k < 0 || len(counts) != 2*wire.ScoreBins || slices.ContainsFunc(counts, func(v float64) bool { return !(v >= 0) || math.IsInf(v, 0) }) {
+		return errors.Join(ErrBadUpdate, errors.New("fed: "+model+": score histogram of an unknown model, a wrong length or a bad count"))
+	}
+	for i, v := range counts {
+		r.scores[k][i] += v
+	}
 	return nil
 }
 
@@ -307,7 +327,11 @@ type ModelReport struct {
 	// above the tolerance, and the model was not stepped.
 	HeldCount, HeldChange, HeldTolerance float64
 	Regression                           bool
-	Reason                               string // why the model was not stepped; "" when it was
+	// Scores is the noisy histogram of the evaluation cells gathered under the round's bundle
+	// (both shares; 2·wire.ScoreBins: label 0 by bin, then label 1), noised with the round's σ:
+	// how the serving weights ranked and were calibrated on that day's visitors.
+	Scores []float64
+	Reason string // why the model was not stepped; "" when it was
 }
 
 // Reasons a model is not stepped (ModelReport.Reason).
@@ -358,11 +382,16 @@ func (r *Round) Apply() (*models.Bundle, Report, error) {
 	if cfg.CheckHeldBack {
 		noise(r.held, r.hcount)
 	}
+	for k := range r.models {
+		for i := range r.scores[k] {
+			r.scores[k][i] += sigma * t.noise.NormFloat64()
+		}
+	}
 	next := *r.b
 	next.Propensity = slices.Clone(r.b.Propensity)
 	for k, m := range r.models {
 		lr := &next.Propensity[m]
-		mr := ModelReport{Name: lr.Name, NoisyCount: r.counts[k], HeldCount: r.hcount[k]}
+		mr := ModelReport{Name: lr.Name, NoisyCount: r.counts[k], HeldCount: r.hcount[k], Scores: r.scores[k]}
 		switch {
 		case r.counts[k] < cfg.MinCohort:
 			mr.Reason = ReasonCohort

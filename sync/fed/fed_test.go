@@ -117,6 +117,31 @@ func batch(day int32, sum ...float32) *wire.Batch {
 	return &wire.Batch{Site: "s", Bundle: 7, Day: day, Updates: []wire.ModelUpdate{{Model: "buy", Sum: sum, Count: 1}}}
 }
 
+func withCell(b *wire.Batch, cell uint32) *wire.Batch {
+	b.Updates[0].Cell = cell
+	return b
+}
+
+// TestScoreCells: the bins of wire.ScoreCell, read back by wire.ScoreBin.
+func TestScoreCells(t *testing.T) {
+	for _, c := range []struct {
+		logit, y float64
+		bin, yy  int
+	}{{-100, 0, 0, 0}, {-7.01, 1, 0, 1}, {-7, 0, 1, 0}, {-2.5, 1, 5, 1}, {0, 0, 8, 0}, {6.99, 1, 14, 1}, {7, 0, 15, 0}, {1e9, 1, 15, 1}, {math.NaN(), 0, 0, 0}} {
+		cell := wire.ScoreCell(c.logit, c.y)
+		bin, y, ok := wire.ScoreBin(cell)
+		lo, hi := wire.ScoreBinLogits(bin)
+		if !ok || bin != c.bin || y != c.yy || (!math.IsNaN(c.logit) && (c.logit < lo || c.logit >= hi)) {
+			t.Errorf("logit %g, label %g: cell %d → bin %d [%g, %g), label %d, ok %v; want bin %d, label %d", c.logit, c.y, cell, bin, lo, hi, y, ok, c.bin, c.yy)
+		}
+	}
+	for _, cell := range []uint32{0, 2*wire.ScoreBins + 1, math.MaxUint32} {
+		if _, _, ok := wire.ScoreBin(cell); ok {
+			t.Errorf("cell %d read as valid", cell)
+		}
+	}
+}
+
 func TestRoundMerge(t *testing.T) {
 	tr, err := fed.NewTrainer(fed.Config{MinCohort: 2, Epsilon: 1e9, Momentum: -1, L2: -1}, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
@@ -127,16 +152,16 @@ func TestRoundMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r.Sensitivity(); !near(got, math.Sqrt(5), 1e-12) {
-		t.Errorf("sensitivity %g, want √(C²+1) = √5", got)
+	if got := r.Sensitivity(); !near(got, math.Sqrt(6), 1e-12) {
+		t.Errorf("sensitivity %g, want √(C²+2M) = √6", got)
 	}
 	adds := []struct {
 		name string
 		bt   *wire.Batch
 		err  error
 	}{
-		{"within the bound", batch(10, 1, 0, 1), nil},
-		{"clipped by the server", batch(10, 0, 6, 8), nil}, // norm 10 → (0, 1.2, 1.6)
+		{"within the bound", withCell(batch(10, 1, 0, 1), wire.ScoreCell(-2.5, 1)), nil},
+		{"clipped by the server", withCell(batch(10, 0, 6, 8), wire.ScoreCell(-2.5, 0)), nil}, // norm 10 → (0, 1.2, 1.6)
 		{"no updates", &wire.Batch{Site: "s", Bundle: 7, Day: 10}, nil},
 		{"other bundle", &wire.Batch{Site: "s", Bundle: 6, Day: 10, Updates: batch(10, 1, 1, 1).Updates}, fed.ErrOtherBundle},
 		{"other site", &wire.Batch{Site: "t", Bundle: 7, Day: 10, Updates: batch(10, 1, 1, 1).Updates}, fed.ErrOtherBundle},
@@ -161,6 +186,16 @@ func TestRoundMerge(t *testing.T) {
 	}
 	if !rep.Applied || next.Version != 8 || b.Version != 7 {
 		t.Fatalf("applied %v, version %d (old bundle %d)", rep.Applied, next.Version, b.Version)
+	}
+	// Logit −2.5 is bin 5 ([−3, −2)): one example of label 1 and one of label 0 there, nothing else.
+	for i, v := range rep.Models[0].Scores {
+		want := 0.0
+		if i == 5 || i == wire.ScoreBins+5 {
+			want = 1
+		}
+		if !near(v, want, 1e-3) {
+			t.Errorf("score histogram[%d] = %g, want %g", i, v, want)
+		}
 	}
 	// ε = 1e9 makes the noise negligible: mean gradient ((1,0,1) + (0,1.2,1.6))/2 = (0.5, 0.6, 1.3),
 	// one step of η = 1 from β = (0.25 + 0.5·1, 0.5·2, −1·4) = (0.75, 1, −4).
@@ -206,8 +241,8 @@ func TestRoundCohortAndBudget(t *testing.T) {
 	if rep.Applied || next != b || rep.Models[0].Applied {
 		t.Errorf("3 contributors (noisy %.1f) moved the model", rep.Models[0].NoisyCount)
 	}
-	if !near(rep.DayEpsilon, 1, 1e-9) || !near(rep.Sigma, 5.3499800619762965*math.Sqrt(5), 1e-9) {
-		t.Errorf("day ε %g, σ %g; want 1 and 5.35·√5", rep.DayEpsilon, rep.Sigma)
+	if !near(rep.DayEpsilon, 1, 1e-9) || !near(rep.Sigma, 5.3499800619762965*math.Sqrt(6), 1e-9) {
+		t.Errorf("day ε %g, σ %g; want 1 and 5.35·√6", rep.DayEpsilon, rep.Sigma)
 	}
 	r2, _ := tr.NewRound(b, 20)
 	if _, _, err := r2.Apply(); !errors.Is(err, fed.ErrBudget) {

@@ -256,6 +256,7 @@ type dashPage struct {
 	Ingest                           ingestView
 	Models                           []modelView
 	EvalConversion, EvalLoss         template.HTML // charts of the models' evaluations
+	EvalAUC, EvalReliability         template.HTML // and of their ranking and calibration (scoreeval.go)
 	Privacy                          *privacyView
 	Campaign                         *campaignView // the campaign page's
 }
@@ -391,6 +392,9 @@ func (s *Server) dashCollect(ctx context.Context, site, only string) (*dashPage,
 	if p.EvalConversion, p.EvalLoss, err = evalCharts(p.Models); err != nil {
 		return nil, fmt.Errorf("server: dashboard: %w", err)
 	}
+	if p.EvalAUC, p.EvalReliability, err = scoreCharts(p.Models); err != nil {
+		return nil, fmt.Errorf("server: dashboard: %w", err)
+	}
 	if p.Privacy, err = s.privacyChart(ctx, site, from, to); err != nil {
 		return nil, err
 	}
@@ -450,7 +454,7 @@ func (s *Server) versions(ctx context.Context, site string) (*history, error) {
 				s.log.Warn("dashboard: reading an evaluation failed", "site", site, "version", sb.Version, "err", err)
 				mv.Eval = &evalView{Problem: "its evaluation record does not read (see the server's log)"}
 			case ve != nil:
-				mv.Eval = ve.view()
+				mv.Eval = ve.view(sb.Version, s.cfg.KAnonymity)
 			}
 			h.models = append(h.models, mv)
 		}

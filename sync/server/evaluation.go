@@ -25,9 +25,10 @@ import (
 // read-modify-write of the latter is serialised by the retraining lock of this process only: two
 // nodes retraining the same site at once can lose an attempt, never a version's own record.
 //
-// Nothing here is an AUC or a calibration: the server never sees a visitor's label, only
-// aggregates and noised gradient sums, so it cannot compute them. Those come from `presage train`
-// (held-out AUCs printed at training) and are not stored with a bundle.
+// The record of a version also keeps the noisy score histograms of its federated models, gathered
+// while it served (scoreeval.go): the server sees no label, but the devices send, once per
+// visitor-day, the score bin and the label of one example, which the federated round noises with
+// its gradients; from them the dashboard computes each version's AUC and calibration.
 
 // evalKeep is how many attempts that published nothing are kept per version.
 const evalKeep = 5
@@ -46,6 +47,8 @@ type evaluation struct {
 type versionEvaluations struct {
 	Produced *evaluation  `json:"produced,omitempty"` // the retraining that produced it
 	Attempts []evaluation `json:"attempts,omitempty"` // retrainings from it that published nothing, newest last
+	// Scores are its federated models' noisy score histograms while it served, one per day.
+	Scores map[string][]ScoreReport `json:"scores,omitempty"`
 }
 
 func evaluationSetting(site string, version uint64) string {
@@ -101,13 +104,15 @@ func (s *Server) recordEvaluation(ctx context.Context, site string, rep *Retrain
 	if err != nil {
 		s.log.Warn("retraining: recording its evaluation failed", "site", site, "version", version, "err", err)
 	}
+	s.recordScores(ctx, site, rep) // after: it may write the same record (an unchanged retraining)
 }
 
 // evalView is a version's evaluation as the dashboard shows it.
 type evalView struct {
 	Produced *evalLine
 	Attempts []evalLine
-	Problem  string // the record does not read
+	Scores   []scoreLine // ranking and calibration while it served (scoreeval.go)
+	Problem  string      // the record does not read
 }
 
 type evalLine struct {
@@ -132,8 +137,8 @@ type fedLine struct {
 	Applied, Regression, Measured    bool
 }
 
-func (ve *versionEvaluations) view() *evalView {
-	v := &evalView{}
+func (ve *versionEvaluations) view(version uint64, k int64) *evalView {
+	v := &evalView{Scores: scoreLines(version, ve.Scores, k)}
 	if ve.Produced != nil {
 		l := ve.Produced.line()
 		v.Produced = &l

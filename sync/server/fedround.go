@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/presage-dev/presage/agent/wire"
@@ -79,6 +81,48 @@ type FedModelReport struct {
 	Applied       bool    `json:"applied"`
 	Regression    bool    `json:"regression,omitempty"`
 	Reason        string  `json:"reason,omitempty"`
+	// Scores is the noisy score histogram of the serving version on the round's day, when at least
+	// KAnonymity evaluation cells are behind it.
+	Scores *ScoreReport `json:"scores,omitempty"`
+}
+
+// ScoreReport is a federated model's noisy score histogram of one day under one bundle version.
+type ScoreReport struct {
+	Day    int32     `json:"day"`
+	Counts []float64 `json:"counts"` // 2·wire.ScoreBins: label 0 by bin, then label 1 by bin
+	Sigma  float64   `json:"sigma"`  // the noise sd of each count
+}
+
+// splitScores separates the score rows (scoreSuffix) of base's federated models from the updates,
+// and sums each model's over both shares.
+func splitScores(base *models.Bundle, ups []store.FedUpdate) ([]store.FedUpdate, map[string][]float64) {
+	scores := map[string][]float64{}
+	var rest []store.FedUpdate
+	for _, u := range ups {
+		name, ok := strings.CutSuffix(u.Model, scoreSuffix)
+		if !ok || len(u.Sum) != 2*wire.ScoreBins || !slices.ContainsFunc(base.Propensity, func(lr models.Logistic) bool { return lr.Fed != nil && lr.Name == name }) {
+			rest = append(rest, u)
+			continue
+		}
+		h := scores[name]
+		if h == nil {
+			h = make([]float64, 2*wire.ScoreBins)
+			scores[name] = h
+		}
+		for i, v := range u.Sum {
+			h[i] += v
+		}
+	}
+	return rest, scores
+}
+
+// rawCells is the number of evaluation cells in a raw histogram.
+func rawCells(h []float64) int64 {
+	var n float64
+	for _, v := range h {
+		n += v
+	}
+	return int64(math.Round(n))
 }
 
 // reasonFewBatches: a model's share had fewer batches than the k-anonymity threshold.
@@ -107,6 +151,7 @@ func (s *Server) fedRound(ctx context.Context, site string, base *models.Bundle,
 		fr.Reason = "no model updates under the serving bundle on a complete day of the window"
 		return fr, nil, nil
 	}
+	ups, scores := splitScores(base, ups)
 	cfg := rc.Fed
 	cfg.CheckHeldBack = true
 	noise := rc.FedNoise
@@ -158,6 +203,14 @@ func (s *Server) fedRound(ctx context.Context, site string, base *models.Bundle,
 			return nil, nil, fmt.Errorf("server: federated round: stored updates of %q: %w", u.Model, err)
 		}
 	}
+	for model, h := range scores {
+		if !enough(byModel[model]) {
+			continue
+		}
+		if err := round.AddScores(model, h); err != nil {
+			return nil, nil, fmt.Errorf("server: federated round: stored score histogram of %q: %w", model, err)
+		}
+	}
 	// Charge the day in the store first: that is the ledger every node shares.
 	eps, delta, budget := tr.Accountant().Budget()
 	rho := budget / float64(max(cfg.RoundsPerDay, 1))
@@ -192,6 +245,9 @@ func (s *Server) fedRound(ctx context.Context, site string, base *models.Bundle,
 		}
 		m.NoisyCount, m.HeldCount, m.HeldChange, m.HeldTolerance = mr.NoisyCount, mr.HeldCount, mr.HeldChange, mr.HeldTolerance
 		m.Applied, m.Regression, m.Reason = mr.Applied, mr.Regression, mr.Reason
+		if n := rawCells(scores[mr.Name]); n >= s.cfg.KAnonymity {
+			m.Scores = &ScoreReport{Day: fr.Day, Counts: mr.Scores, Sigma: rep.Sigma}
+		}
 		if mr.Applied {
 			i := slices.IndexFunc(props, func(lr models.Logistic) bool { return lr.Name == mr.Name })
 			props[i] = next.Propensity[i]
@@ -306,7 +362,7 @@ const (
 
 // checkUpdates keeps b's updates only if they were gathered under the bundle site serves now and
 // fit it, clipped to its bound C (fed.CheckUpdates); otherwise it drops them, and the batch's cells
-// still count.
+// still count. The evaluation cells of the updates kept become score rows (scoreRows).
 func (s *Server) checkUpdates(ctx context.Context, b *wire.Batch) {
 	if len(b.Updates) == 0 {
 		return
@@ -321,6 +377,38 @@ func (s *Server) checkUpdates(ctx context.Context, b *wire.Batch) {
 	if reason != "" {
 		b.Updates = nil
 		s.m.updatesDropped.WithLabelValues(reason).Inc()
+		return
+	}
+	scoreRows(b)
+}
+
+// Score histograms (the dashboard's AUC and calibration of each federated model version).
+//
+// A kept update's evaluation cell (wire.ModelUpdate.Cell, one of the visitor-day's examples: its
+// score bin at the serving weights and its label) is stored as one more update row of the batch,
+// model name + scoreSuffix, whose vector is the cell as a one-hot of 2·wire.ScoreBins counts
+// (label 0 by bin, then label 1 by bin): the store sums it per bundle version × day × share like
+// the gradients, in the same transaction, exactly once. A cell is kept only in an update of Count
+// 1 (a visitor's first of the day), so that a visitor-day adds at most one count per model. The
+// federated round reads the rows of its day back (both shares), adds them to its Gaussian query
+// (fed.Round.AddScores: the sensitivity grows from √(C² + M) to √(C² + 2M), the day's ρ does not
+// change) and reports the noisy histogram, which recordScores keeps with the serving version's
+// evaluation. Nothing of it is shown unless the raw number of cells behind it reaches the
+// k-anonymity threshold.
+const scoreSuffix = "#scores"
+
+// scoreRows moves the kept updates' evaluation cells into score rows.
+func scoreRows(b *wire.Batch) {
+	for i := range b.Updates {
+		u := &b.Updates[i]
+		bin, y, ok := wire.ScoreBin(u.Cell)
+		if ok && u.Count == 1 {
+			v := make([]float32, 2*wire.ScoreBins)
+			v[y*wire.ScoreBins+bin] = 1
+			b.Updates = append(b.Updates, wire.ModelUpdate{Model: u.Model + scoreSuffix, Sum: v})
+			u = &b.Updates[i] // append may have moved the slice
+		}
+		u.Cell = 0
 	}
 }
 
