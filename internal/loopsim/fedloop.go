@@ -59,9 +59,9 @@ type FedConfig struct {
 	Token  string             // the admin bearer token
 	Key    ed25519.PrivateKey // signs the first bundle (the server must trust it)
 	Site   string             // "" is "fed"
-	// Visitors is the simulated population; 0 is 30,000.
+	// Visitors is the simulated population; 0 is 60,000.
 	Visitors int
-	// Rounds is k, the simulated days, one federated round each; 0 is 20.
+	// Rounds is k, the simulated days, one federated round each; 0 is 60.
 	Rounds int
 	// Public is the size of another population (another seed) whose examples set the first
 	// bundle's public standardisation; 0 is 3,000.
@@ -92,8 +92,8 @@ type FedConfig struct {
 
 func (c FedConfig) withDefaults() FedConfig {
 	orDefault(&c.Site, "fed")
-	orDefault(&c.Visitors, 30_000)
-	orDefault(&c.Rounds, 20)
+	orDefault(&c.Visitors, 60_000)
+	orDefault(&c.Rounds, 60)
 	orDefault(&c.Public, 3000)
 	orDefault(&c.HeldOutEvery, 5)
 	orDefault(&c.Items, 300)

@@ -245,7 +245,9 @@ func freshNonce() uint64 {
 
 // newHost compiles the module for a pool of sessions trusting pub's bundles.
 func newHost(ctx context.Context, module []byte, pub ed25519.PublicKey, pool int) (*host.Host, error) {
-	h, err := host.New(ctx, module, host.NewConfig().WithTrustedKeys(pub).WithPoolSize(pool))
+	// A generous call deadline: the simulation measures learning, not latency, and a machine
+	// loaded by other work can stall a call past the default one.
+	h, err := host.New(ctx, module, host.NewConfig().WithTrustedKeys(pub).WithPoolSize(pool).WithCallTimeout(10*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("loopsim: module: %w", err)
 	}
