@@ -27,28 +27,29 @@ type Agent struct {
 	req     wire.Request // the request of the last Call, whose memory the next one decodes into
 
 	// per-call scratch, reused
-	x        Vector
-	scores   []float64
-	members  []bool
-	dots     []int32
-	vq       []int8
-	vscale   float64
-	hasApp   bool
-	value    wire.CustomerValue
-	hasVal   bool
-	recs     models.RecScratch
-	cands    []models.Candidate
-	recent   []models.Weighted
-	excluded models.ItemSet // items not to recommend this event
-	top      []int          // the best categories of the appetence pass
-	order    []int          // campaigns of a slot by priority, reused by every decision
-	expl     wire.Explanation
-	checks   []wire.Check // backs every expl.Slots[i].Checks
-	answer   wire.Answer
-	enc      minicbor.Encoder
-	dec      minicbor.Decoder
-	primary  string // first segment the visitor belongs to: the learning buffer's segment
-	fx       Vector // an example's features for federated learning (federated.go)
+	x         Vector
+	scores    []float64
+	members   []bool
+	dots      []int32
+	vq        []int8
+	vscale    float64
+	hasApp    bool
+	value     wire.CustomerValue
+	hasVal    bool
+	valueMemo valueMemo // customerValue's last result, for the visitor's next events (score.go)
+	recs      models.RecScratch
+	cands     []models.Candidate
+	recent    []models.Weighted
+	excluded  models.ItemSet // items not to recommend this event
+	top       []int          // the best categories of the appetence pass
+	order     []int          // campaigns of a slot by priority, reused by every decision
+	expl      wire.Explanation
+	checks    []wire.Check // backs every expl.Slots[i].Checks
+	answer    wire.Answer
+	enc       minicbor.Encoder
+	dec       minicbor.Decoder
+	primary   string // first segment the visitor belongs to: the learning buffer's segment
+	fx        Vector // an example's features for federated learning (federated.go)
 }
 
 // compiled is the bundle resolved against the agent: features by id, items and categories by hash.
@@ -102,6 +103,7 @@ func (a *Agent) setBundle(b *models.Bundle, now int64) error {
 		return err
 	}
 	a.b, a.cb, a.set = b, cb, settingsFrom(b.Settings)
+	a.valueMemo = valueMemo{}
 	a.dec.Intern = a.cb.strs.lookup
 	a.resetVisitorState() // the last explanation refers to the old bundle's models
 	a.scores = make([]float64, len(b.Propensity))

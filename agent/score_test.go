@@ -218,7 +218,8 @@ func TestCustomerValue(t *testing.T) {
 	step(t, a, T+3*week, arrive(wire.ChannelDirect), buy(50))
 	step(t, a, T+5*week, arrive(wire.ChannelDirect), buy(70))
 	ans = step(t, a, T+9*week, arrive(wire.ChannelDirect))
-	x, tx, Tw := 2.0, 5.0-1.0/(7*24*60), 9.0-1.0/(7*24*60) // measured from the first order, one minute after T
+	// Measured from the first order, one minute after T; the customer's age in whole days (62).
+	x, tx, Tw := 2.0, 5.0-1.0/(7*24*60), 62.0/7
 	alive := 1 / (1 + v.A/(v.B+x-1)*math.Pow((v.Alpha+Tw)/(v.Alpha+tx), v.R+x))
 	mbar := (30 + 50 + 70) / 3.0
 	spend := v.P * (v.Gamma + x*mbar) / (v.P*x + v.Q - 1)
@@ -238,6 +239,26 @@ func TestCustomerValue(t *testing.T) {
 	}
 	if !near(float64(got.Value), purchases*spend, 1e-3) {
 		t.Errorf("value %v, want %v", got.Value, purchases*spend)
+	}
+	// The value is kept for the day's next events, and follows the next day and the next order; a
+	// kept value is the value a fresh agent computes.
+	kept := *got // the answer is the agent's, overwritten by the next step (62 days of age until T+9 weeks+1 minute)
+	later := step(t, a, T+9*week+minute/2, view(itemID(1), "bags")).Value
+	if *later != kept {
+		t.Errorf("later the same day: %+v, want %+v", *later, kept)
+	}
+	fresh := newAgent(t, handBundle())
+	if err := fresh.LoadProfile(a.SaveProfile(nil), 1); err != nil {
+		t.Fatal(err)
+	}
+	if v := step(t, fresh, T+9*week+minute/2, view(itemID(1), "bags")).Value; *v != kept {
+		t.Errorf("a fresh agent the same day: %+v, want %+v", *v, kept)
+	}
+	if next := step(t, a, T+9*week+day, view(itemID(1), "bags")).Value; next.Alive >= kept.Alive || next.Purchases >= kept.Purchases {
+		t.Errorf("a day later: %+v, want P(alive) and purchases below %+v", *next, kept)
+	}
+	if bought := step(t, a, T+9*week+day+minute, buy(90)).Value; !(bought.Alive > kept.Alive) || bought.Spend == kept.Spend {
+		t.Errorf("after an order: %+v, want P(alive) above and another spend than %+v", *bought, kept)
 	}
 	// Without a value model, no value at all.
 	a2 := newAgent(t, handBundle(withoutValue))
