@@ -213,3 +213,64 @@ func TestProxyLoad(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkProxyRounds is BenchmarkProxy with the modes interleaved: five rounds, each sending b.N
+// requests to the plain proxy, then to the personalised one (runtime/host's default interruptible
+// calls), then to the personalised one without interruptible calls (fast). This machine's speed
+// changes by up to 2× from minute to minute, so what personalisation adds is taken within each
+// round (personalised p50 − plain p50) and the medians over the rounds are reported.
+//
+//	go test -run '^$' -bench ProxyRounds -benchtime 2000x ./examples/edge-proxy
+func BenchmarkProxyRounds(b *testing.B) {
+	const rounds = 5
+	modes := []string{"plain", "personalised", "personalised-fast"}
+	srvs := make([]string, len(modes))
+	edges := make([]*edge.Edge, len(modes))
+	for i, mode := range modes {
+		var h *host.Host
+		if mode != "plain" {
+			h = testHost(b, strings.HasSuffix(mode, "-fast"))
+		}
+		srv, e := proxyServer(b, h, false)
+		srvs[i], edges[i] = srv.URL, e
+		if _, err := runLoad(srv.URL, 2*loadVisitors); err != nil { // warm: pool, connections, cookies
+			b.Fatal(err)
+		}
+	}
+	res := make([][]loadResult, len(modes))
+	b.ResetTimer()
+	for range rounds {
+		for i := range modes {
+			r, err := runLoad(srvs[i], b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res[i] = append(res[i], r)
+		}
+	}
+	b.StopTimer()
+	for i, e := range edges {
+		if e != nil {
+			if m := e.Metrics(); m.ModuleErrors != 0 {
+				b.Fatalf("%s: %d requests fell back unpersonalised", modes[i], m.ModuleErrors)
+			}
+		}
+	}
+	median := func(f func(k int) float64) float64 {
+		v := make([]float64, rounds)
+		for k := range v {
+			v[k] = f(k)
+		}
+		slices.Sort(v)
+		return v[rounds/2]
+	}
+	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
+	for i, mode := range modes {
+		b.ReportMetric(median(func(k int) float64 { return us(res[i][k].p50) }), mode+"-p50-µs")
+		b.ReportMetric(median(func(k int) float64 { return us(res[i][k].p99) }), mode+"-p99-µs")
+		b.ReportMetric(median(func(k int) float64 { return float64(res[i][k].n) / res[i][k].elapsed.Seconds() }), mode+"-req/s")
+		if i > 0 {
+			b.ReportMetric(median(func(k int) float64 { return us(res[i][k].p50 - res[0][k].p50) }), mode+"-adds-p50-µs")
+		}
+	}
+}

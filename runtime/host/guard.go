@@ -372,6 +372,10 @@ func (r *reader) u64() uint64 {
 }
 
 func (r *reader) u32() uint32 {
+	if r.pos < len(r.b) && r.b[r.pos] < 0x80 { // most indices: one byte
+		r.pos++
+		return uint32(r.b[r.pos-1])
+	}
 	v := r.u64()
 	if v > 1<<32-1 {
 		r.fail()

@@ -171,3 +171,13 @@ func TestGuardRefusesUnknown(t *testing.T) {
 		t.Errorf("a module without sched_yield: got %v", err)
 	}
 }
+
+// BenchmarkGuard is the rewriting of the Presage module, paid once per New.
+func BenchmarkGuard(b *testing.B) {
+	b.SetBytes(int64(len(moduleWasm)))
+	for b.Loop() {
+		if _, err := guard(moduleWasm); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
