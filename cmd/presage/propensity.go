@@ -160,6 +160,12 @@ func printEvaluation(w io.Writer, ev *train.Evaluation) {
 		}
 		fmt.Fprintf(w, " | %9d %5.1fs\n", k.Bytes, k.FitSec)
 	}
+	if ev.TestShare > 0 {
+		for _, k := range ev.Kinds {
+			fmt.Fprintf(w, "  %-8s held-out AUC %.4f, 95 %% bootstrap interval [%.4f, %.4f] over the %d test rows\n",
+				k.Kind, k.SplitAUC.Estimate, k.SplitAUC.Lo, k.SplitAUC.Hi, k.Split.Rows)
+		}
+	}
 }
 
 // tabularInputError makes an error about the input file exit with status 2.

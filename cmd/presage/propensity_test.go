@@ -85,7 +85,8 @@ func TestTrainPropensityAndScore(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("train exit %d: %s%s", code, out, errs)
 			}
-			if !strings.Contains(out, "wrote "+bundle) || !strings.Contains(out, "AUC") {
+			if !strings.Contains(out, "wrote "+bundle) || !strings.Contains(out, "AUC") ||
+				!strings.Contains(out, "held-out AUC") || !strings.Contains(out, "95 % bootstrap interval [") {
 				t.Errorf("train output:\n%s", out)
 			}
 			scores := filepath.Join(dir, kind, "scores.csv")

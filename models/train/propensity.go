@@ -302,15 +302,18 @@ func Measure(p, y []float64) (Metrics, error) {
 
 // KindResult is one model kind's held-out evaluation.
 type KindResult struct {
-	Kind   string    `json:"kind"`
-	Split  Metrics   `json:"split"`   // trained on the split's training part, measured on its test part
-	Folds  []Metrics `json:"folds"`   // k-fold cross-validation, one entry per fold
-	CVMean Metrics   `json:"cv_mean"` // mean over the folds
-	CVSD   float64   `json:"cv_auc_sd"`
-	Bytes  int       `json:"bundle_bytes"` // canonical CBOR of a bundle with the split's model alone
-	Trees  int       `json:"trees,omitempty"`
-	Nodes  int       `json:"nodes,omitempty"`
-	FitSec float64   `json:"fit_seconds"` // the split's fit
+	Kind  string  `json:"kind"`
+	Split Metrics `json:"split"` // trained on the split's training part, measured on its test part
+	// SplitAUC is Split.AUC with its 95 % percentile bootstrap interval over the test rows (1,000
+	// resamples, seeded with the split's seed).
+	SplitAUC eval.Interval `json:"split_auc"`
+	Folds    []Metrics     `json:"folds"`   // k-fold cross-validation, one entry per fold
+	CVMean   Metrics       `json:"cv_mean"` // mean over the folds
+	CVSD     float64       `json:"cv_auc_sd"`
+	Bytes    int           `json:"bundle_bytes"` // canonical CBOR of a bundle with the split's model alone
+	Trees    int           `json:"trees,omitempty"`
+	Nodes    int           `json:"nodes,omitempty"`
+	FitSec   float64       `json:"fit_seconds"` // the split's fit
 }
 
 // Evaluation compares model kinds on one labelled file.
@@ -352,21 +355,21 @@ func Evaluate(ctx context.Context, d *Labelled, kinds []string, test float64, fo
 		}
 		return y
 	}
-	fitMeasure := func(kind, what string, tr, te []int) (*Propensity, Metrics, error) {
+	fitMeasure := func(kind, what string, tr, te []int) (*Propensity, []float64, Metrics, error) {
 		o := opt
 		if opt.Progress != nil {
 			o.Progress = func(_ string, done, total int) { opt.Progress(kind+", "+what, done, total) }
 		}
 		p, err := FitPropensity(ctx, d, tr, kind, o)
 		if err != nil {
-			return nil, Metrics{}, err
+			return nil, nil, Metrics{}, err
 		}
 		pr, err := p.Predict(d.Table, te)
 		if err != nil {
-			return nil, Metrics{}, err
+			return nil, nil, Metrics{}, err
 		}
 		m, err := Measure(pr, labels(te))
-		return p, m, err
+		return p, pr, m, err
 	}
 	for _, kind := range kinds {
 		kr := KindResult{Kind: kind}
@@ -377,11 +380,18 @@ func Evaluate(ctx context.Context, d *Labelled, kinds []string, test float64, fo
 			}
 		}
 		if test > 0 {
-			p, m, err := fitMeasure(kind, "held-out split", train, held)
+			p, pr, m, err := fitMeasure(kind, "held-out split", train, held)
 			if err != nil {
 				return nil, err
 			}
 			kr.Split = m
+			// The interval resamples the test rows only: it says how far the split's AUC could
+			// move with another draw of test rows, not with another training part.
+			br, err := eval.Binary(pr, labels(held), eval.BinaryOptions{Bootstrap: eval.BootstrapOptions{Seed: seed}})
+			if err != nil {
+				return nil, err
+			}
+			kr.SplitAUC = br.AUC
 			describe(p)
 		}
 		for f := range foldRows {
@@ -392,7 +402,7 @@ func Evaluate(ctx context.Context, d *Labelled, kinds []string, test float64, fo
 				}
 			}
 			slices.Sort(tr)
-			p, m, err := fitMeasure(kind, "fold "+strconv.Itoa(f+1)+"/"+strconv.Itoa(folds), tr, foldRows[f])
+			p, _, m, err := fitMeasure(kind, "fold "+strconv.Itoa(f+1)+"/"+strconv.Itoa(folds), tr, foldRows[f])
 			if err != nil {
 				return nil, err
 			}
@@ -477,6 +487,18 @@ func choose(ks []KindResult) (string, string) {
 // 0.9333: the rows held out cost more than the stopping gains). Boosting the trees from the
 // logistic regression's logit lost 0.005 (fold seed 11). Leaving out OperatingSystems, Browser and
 // Region (train propensity -drop) gained 0.0008: 0.9381 held out, 0.9356 ± 0.0059 in 5-fold CV.
+//
+// A third search, again only inside the training part of the seed-1 split, compared settings fold by
+// fold on 15 folds (5-fold CV with fold seeds 7, 8 and 9; the paired difference has a standard
+// error of about 0.0002). Columns: leaving out OperatingSystems, Browser and Region gains
+// +0.0005 ± 0.0002 over every column (0.9332), and leaving out Administrative_Duration and
+// BounceRates as well (each of which raised the fold-seed-7 mean when left out alone; no other column
+// did) +0.0016 ± 0.0003, 0.9348: what make eval-shoppers drops (TestShoppersColumnSearch reproduces
+// it). Nothing else moved the mean by more than 0.0002 from there: 400 trees at rate 0.025 or 800 at
+// 0.0125 (+0.0001 and 0.0000, for two and four times the bytes), dropping Weekend or SpecialDay too
+// (−0.0001), symmetric (CatBoost-style oblivious) trees of depth 4 to 6 (−0.0001 to +0.0004 on 5
+// folds), and logistic regression averaged with the trees in logit space at weights 0.1 to 0.5
+// (with every column, on 5 folds: 0.0000 to −0.0038; the regression adds nothing the trees lack).
 func DefaultPropensityOptions() PropensityOptions {
 	return PropensityOptions{
 		Seed:          1,

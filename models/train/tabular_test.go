@@ -247,6 +247,12 @@ func TestFitPropensity(t *testing.T) {
 		if k.Split.Rows != 750 || len(k.Folds) != 3 || k.Split.AUC < 0.65 || k.Bytes == 0 || math.IsNaN(k.CVMean.ECE) {
 			t.Errorf("%s: %+v", k.Kind, k)
 		}
+		// The split's AUC comes with a bootstrap interval over its 750 test rows: around the
+		// estimate, and as wide as 750 rows make it (a few hundredths), neither a point nor [0, 1].
+		if iv := k.SplitAUC; iv.Estimate != k.Split.AUC || !(iv.Lo < iv.Estimate && iv.Estimate < iv.Hi) ||
+			iv.Hi-iv.Lo < 0.005 || iv.Hi-iv.Lo > 0.2 {
+			t.Errorf("%s: split AUC %.4f, interval %+v", k.Kind, k.Split.AUC, iv)
+		}
 	}
 	if ev.Chosen == "" || ev.Reason == "" {
 		t.Errorf("chose %q (%s)", ev.Chosen, ev.Reason)
