@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // The deadline guard: how calls are interrupted without wazero's WithCloseOnContextDone.
@@ -11,8 +12,8 @@ import (
 // instance was closed: native code cannot be preempted, so it exits to Go and back, and Go-compiled
 // WebAssembly has a loop in nearly every function (its resumption dispatcher). That costs the
 // Presage module 3–5× per call. The host instead rewrites the module once, before compiling it: it
-// adds two mutable i32 globals, a stop flag (exported as [guardExport]) and a countdown, and at the
-// entry of every function and at every loop header it inserts
+// adds two mutable i32 globals, a stop flag (exported as [guardExport]) and a countdown, and at every
+// loop header, and at the entry of every function that calls another, it inserts
 //
 //	global.get $count, i32.const 1, i32.sub, global.set $count
 //	global.get $count, i32.eqz
@@ -31,10 +32,11 @@ import (
 // at the next slow check, and the host discards it as after any trap. The call into Go matters: Go
 // cannot preempt a goroutine running compiled WebAssembly, so without it a stop-the-world of the
 // garbage collector would wait for the call to end, and the timer that should stop it would never
-// run. Between two checks the module runs straight-line code of one function body (or a host
-// function), so a call stops within guardPeriod checks of its deadline, whatever it was doing.
-// Checking function entries as well as loop headers also stops recursion that loops through calls
-// alone, which wazero's loop-header checks do not.
+// run. Between two checks the module runs straight-line code of a few function bodies (a function
+// that calls nothing runs forward to its end or into one of its loops) or a host function, so a call
+// stops within guardPeriod checks of its deadline, whatever it was doing. Checking the entries of
+// calling functions as well as loop headers also stops recursion that loops through calls alone,
+// which wazero's loop-header checks do not.
 //
 // A module the rewriter does not handle (no wasi_snapshot_preview1.sched_yield import, which every
 // Go wasip1 module has; SIMD, threads, exceptions or anything newer) is not rewritten: the host then
@@ -255,10 +257,15 @@ func guardBody(dst, body, check []byte) ([]byte, error) {
 		return nil, r.err
 	}
 	dst = append(dst, body[:r.pos]...)
-	dst = append(dst, check...)
+	entry := len(dst) // where the entry check goes, if the function calls anything
+	calls := false
 	from := r.pos
 	for r.pos < len(r.b) && r.err == nil {
 		op := r.byte()
+		switch op {
+		case 0x10, 0x11, 0x12, 0x13: // call, call_indirect, return_call, return_call_indirect
+			calls = true
+		}
 		switch {
 		case op == 0x03: // loop blocktype: the check goes first in the loop's body
 			r.s64()
@@ -317,7 +324,13 @@ func guardBody(dst, body, check []byte) ([]byte, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	return append(dst, body[from:]...), nil
+	dst = append(dst, body[from:]...)
+	if calls {
+		// A function that calls nothing needs no entry check: without its loops, which are
+		// checked, it runs forward to its end. One that calls may recurse.
+		dst = slices.Insert(dst, entry, check...)
+	}
+	return dst, nil
 }
 
 // reader reads the binary format; the first error sticks and later reads return zeros.
