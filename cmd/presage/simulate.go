@@ -44,7 +44,7 @@ func runSimulateLoop(ctx context.Context, args []string, stdout, stderr io.Write
 	senders := fl.Int("senders", 8, "concurrent batch posts")
 	site := fl.String("site", "", "the site simulated (default: loop-<time>, a new site)")
 	jsonOut := fl.String("json", "", "also write the result as JSON to this file")
-	federated := fl.Bool("federated", false, "run federated rounds instead (simulate_fed.go): -visitors is the population (default 60,000), -rounds is k (default 60)")
+	federated := fl.Bool("federated", false, "run federated rounds instead (simulate_fed.go): -visitors is the population (default 90,000), -rounds is k (default 60)")
 	public := fl.Int("public", 3000, "with -federated: visitors of another seed whose examples set the public standardisation")
 	if err := parse(fl, args); err != nil {
 		return err
@@ -58,7 +58,7 @@ func runSimulateLoop(ctx context.Context, args []string, stdout, stderr io.Write
 		fa := fedArgs{server: *server, keyFile: *keyFile, visitors: *visitors, rounds: *rounds, share: *share, kill: *kill,
 			modFile: *modFile, seed: *seed, senders: *senders, site: *site, jsonOut: *jsonOut, public: *public}
 		if !set["visitors"] {
-			fa.visitors = 60_000
+			fa.visitors = 90_000
 		}
 		if !set["rounds"] {
 			fa.rounds = 60

@@ -59,7 +59,8 @@ type FedConfig struct {
 	Token  string             // the admin bearer token
 	Key    ed25519.PrivateKey // signs the first bundle (the server must trust it)
 	Site   string             // "" is "fed"
-	// Visitors is the simulated population; 0 is 60,000.
+	// Visitors is the simulated population; 0 is 90,000 (about 3,000 contributing visitors a day
+	// over 60 days: the daily cohort sets the noise of the mean gradient, σ/n).
 	Visitors int
 	// Rounds is k, the simulated days, one federated round each; 0 is 60.
 	Rounds int
@@ -92,7 +93,7 @@ type FedConfig struct {
 
 func (c FedConfig) withDefaults() FedConfig {
 	orDefault(&c.Site, "fed")
-	orDefault(&c.Visitors, 60_000)
+	orDefault(&c.Visitors, 90_000)
 	orDefault(&c.Rounds, 60)
 	orDefault(&c.Public, 3000)
 	orDefault(&c.HeldOutEvery, 5)
