@@ -259,7 +259,7 @@ func scoreCharts(mvs []modelView) (auc, reliability template.HTML, err error) {
 		for _, b := range newest.Bins {
 			label := "logit [" + fmtLogit(b.LoLogit) + ", " + fmtLogit(b.HiLogit) + ")"
 			bins = append(bins, svgchart.ForestGroup{Label: label, Intervals: []svgchart.Interval{
-				{Estimate: b.Observed, Lo: b.Observed - 2*b.SD, Hi: b.Observed + 2*b.SD},
+				{Estimate: b.Observed, Lo: max(b.Observed-2*b.SD, 0), Hi: min(b.Observed+2*b.SD, 1)}, // a rate: within [0, 1]
 				{Estimate: b.Predicted, Lo: b.Predicted, Hi: b.Predicted, Text: svgchart.Percent(b.Predicted)}}})
 		}
 		if reliability, err = (svgchart.Forest{Title: "Reliability of v" + strconv.FormatUint(newestV, 10) + " · " + newest.Model + ": observed conversion per score bin against predicted",
