@@ -30,7 +30,7 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 			chosen = ci
 			ex.Chosen = true
 			d.Campaign = c.ID
-			hb := unit(hash64(p.Visitor, "holdout\x00"+c.ID))
+			hb := unit(hash64Pair(p.Visitor, "holdout\x00", c.ID))
 			if c.Holdout > 0 {
 				in := hb < float64(c.Holdout)/10000
 				a.check(wire.Check{Kind: wire.CheckHoldout, Value: float32(hb),
@@ -41,9 +41,9 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 				}
 			}
 			if !d.Holdout {
-				v := pickVariant(c.Variants, a.split(c), unit(hash64(p.Visitor, c.ID)))
-				a.check(wire.Check{Kind: wire.CheckBucket, Name: c.Variants[v].ID,
-					Value: float32(unit(hash64(p.Visitor, c.ID))), Pass: true})
+				bucket := unit(hash64(p.Visitor, c.ID))
+				v := pickVariant(c.Variants, a.split(c), bucket)
+				a.check(wire.Check{Kind: wire.CheckBucket, Name: c.Variants[v].ID, Value: float32(bucket), Pass: true})
 				d.Variant, d.Content = c.Variants[v].ID, c.Variants[v].Content
 				a.expose(c, c.Variants[v].ID, now, true)
 			}

@@ -9,13 +9,20 @@ const (
 
 // hash64 returns FNV-1a of s, finished with a SplitMix64 mixer so that every output bit depends on
 // every input bit: bucketing uses the high bits.
-func hash64(seed uint64, s string) uint64 {
-	h := uint64(fnvOffset64) ^ seed
+func hash64(seed uint64, s string) uint64 { return mix64(fnv(uint64(fnvOffset64)^seed, s)) }
+
+// hash64Pair is hash64(seed, s+t) without building s+t.
+func hash64Pair(seed uint64, s, t string) uint64 {
+	return mix64(fnv(fnv(uint64(fnvOffset64)^seed, s), t))
+}
+
+// fnv continues FNV-1a from h over s.
+func fnv(h uint64, s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= fnvPrime64
 	}
-	return mix64(h)
+	return h
 }
 
 // hashID is the 32-bit id the profile keeps for an item or a category (SKUs are longer than 4 bytes).
