@@ -214,14 +214,14 @@ func TestProxyLoad(t *testing.T) {
 	}
 }
 
-// BenchmarkProxyRounds is BenchmarkProxy with the modes interleaved: five rounds, each sending b.N
+// BenchmarkAdded is BenchmarkProxy with the modes interleaved: five rounds, each sending b.N
 // requests to the plain proxy, then to the personalised one (runtime/host's default interruptible
 // calls), then to the personalised one without interruptible calls (fast). This machine's speed
 // changes by up to 2× from minute to minute, so what personalisation adds is taken within each
 // round (personalised p50 − plain p50) and the medians over the rounds are reported.
 //
-//	go test -run '^$' -bench ProxyRounds -benchtime 2000x ./examples/edge-proxy
-func BenchmarkProxyRounds(b *testing.B) {
+//	go test -run '^$' -bench Added -benchtime 2000x ./examples/edge-proxy
+func BenchmarkAdded(b *testing.B) {
 	const rounds = 5
 	modes := []string{"plain", "personalised", "personalised-fast"}
 	srvs := make([]string, len(modes))
