@@ -2,22 +2,25 @@ package host
 
 import (
 	"context"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/presage-dev/presage/agent"
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/internal/minicbor"
 )
 
-// modes runs a benchmark with interruptible calls (the default) and without: the difference is the
-// cost of wazero's termination checks (see Config.WithInterruptibleCalls).
+// modes runs a benchmark with interruptible calls (the default: the deadline guard), with
+// interruptible calls through wazero's own checks (what a module the guard refuses gets), and
+// without: the differences are what interrupting costs (see Config.WithInterruptibleCalls).
 func modes(b *testing.B, pool int, f func(b *testing.B, h *Host, profile []byte)) {
 	for _, m := range []struct {
-		name      string
-		interrupt bool
-	}{{"interruptible", true}, {"uninterruptible", false}} {
+		name string
+		cfg  Config
+	}{{"interruptible", testConfig(b)}, {"wazero-checks", testConfig(b).withoutGuard()}, {"uninterruptible", testConfig(b).WithInterruptibleCalls(false)}} {
 		b.Run(m.name, func(b *testing.B) {
-			h, profile := benchHost(b, testConfig(b).WithPoolSize(pool).WithInterruptibleCalls(m.interrupt))
+			h, profile := benchHost(b, m.cfg.WithPoolSize(pool))
 			f(b, h, profile)
 		})
 	}
@@ -170,4 +173,44 @@ func BenchmarkNative(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkGuardCost is BenchmarkSessionHandle with interruptible calls through the deadline guard
+// (the default) and without interruptible calls, interleaved one call each per iteration so that
+// both see the same machine: the medians (p50) and their ratio are what the guard costs per call
+// (guard.go). wazero's own checks are measured by the other benchmarks' wazero-checks mode, not
+// here: interleaved, their calls slow the next call on another instance down by 2–4×.
+//
+//	go test -run '^$' -bench GuardCost -benchtime 5000x -count 5 ./runtime/host
+func BenchmarkGuardCost(b *testing.B) {
+	var sess [2]*Session
+	for i, cfg := range []Config{testConfig(b), testConfig(b).WithInterruptibleCalls(false)} {
+		h, profile := benchHost(b, cfg.WithPoolSize(1))
+		if h.guarded != (i == 0) {
+			b.Fatalf("configuration %d: guarded %v", i, h.guarded)
+		}
+		sess[i] = acquire(b, h)
+		if err := sess[i].LoadProfile(profile, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	req := pageView()
+	var lat [2][]time.Duration
+	for b.Loop() {
+		for i, s := range sess {
+			t := time.Now()
+			if _, err := s.Handle(req); err != nil {
+				b.Fatal(err)
+			}
+			lat[i] = append(lat[i], time.Since(t))
+		}
+	}
+	var p50 [2]float64
+	for i := range lat {
+		slices.Sort(lat[i])
+		p50[i] = float64(lat[i][len(lat[i])/2]) / 1e3
+	}
+	b.ReportMetric(p50[0], "guarded-p50-µs")
+	b.ReportMetric(p50[1], "uninterruptible-p50-µs")
+	b.ReportMetric(p50[0]/p50[1], "ratio")
 }

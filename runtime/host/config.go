@@ -36,6 +36,7 @@ const (
 type Config struct {
 	cacheDir    string
 	cacheDirSet bool // WithCompilationCacheDir was called ("" then means no disk cache)
+	noGuard     bool // tests: interrupt with wazero's checks, as for a module the guard refuses
 	poolSize    int
 	memoryPages int
 	callTimeout time.Duration

@@ -6,3 +6,9 @@ var (
 	ModulePath = ""
 	CacheDir   = ""
 )
+
+// withoutGuard makes interruptible calls use wazero's checks, as for a module the guard refuses.
+func (c Config) withoutGuard() Config {
+	c.noGuard = true
+	return c
+}

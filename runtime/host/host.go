@@ -79,7 +79,7 @@ func New(ctx context.Context, wasm []byte, cfg Config) (*Host, error) {
 	}
 	h.bundle.Store(&bundleState{})
 
-	if s.interrupt {
+	if s.interrupt && !cfg.noGuard {
 		// The deadline guard interrupts calls at a fraction of the cost of wazero's checks; a module
 		// it cannot rewrite gets wazero's checks instead (guard.go).
 		if g, err := guard(wasm); err == nil {
