@@ -105,6 +105,7 @@ func guard(wasm []byte) ([]byte, error) {
 			err = sr.err
 		case secExport:
 			hasExport = true
+			err = noExport(s.body, guardExport)
 		case secCode:
 			hasCode = true
 		}
@@ -170,6 +171,20 @@ func guard(wasm []byte) ([]byte, error) {
 		out = append(out, body...)
 	}
 	return out, nil
+}
+
+// noExport fails if an export section already has the name: a module guarded twice, or one that
+// chose the guard's name.
+func noExport(b []byte, name string) error {
+	r := &reader{b: b}
+	for n := r.u32(); n > 0 && r.err == nil; n-- {
+		if string(r.bytes(int(r.u32()))) == name {
+			return fmt.Errorf("%w: it already exports %s", errUnguardable, name)
+		}
+		r.byte() // kind
+		r.u32()  // index
+	}
+	return r.err
 }
 
 // noneToI32 reads a type section and reports, for each type, whether it is [] -> [i32].

@@ -142,6 +142,9 @@ func TestGuardRewrite(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Error("rewriting is not deterministic")
 	}
+	if _, err := guard(a); !errors.Is(err, errUnguardable) {
+		t.Errorf("guarding a guarded module: got %v, want errUnguardable", err)
+	}
 	if len(a) > len(moduleWasm)*11/10 {
 		t.Errorf("rewritten module %d bytes, from %d", len(a), len(moduleWasm))
 	}
