@@ -76,12 +76,18 @@ func (l *linearModels) score(scores []float64, x *Vector) {
 	}
 }
 
-// dot4 adds to s[j] the products w[4i+j]·x[i], in order of i. The explicit float64 conversions
+// dot4 adds to s[j] the products w[4i+j]·x[i] for x[i] ≠ 0, in order of i. The explicit float64 conversions
 // keep each product rounded on its own (no fused multiply-add), as in models.Logistic.
 func dot4(s *[4]float64, w, x []float64) {
 	s0, s1, s2, s3 := s[0], s[1], s[2], s[3]
 	w = w[:4*len(x)]
 	for i, xi := range x {
+		// Most features are 0 (one-hot groups, session counts). w·0 is ±0 (weights are finite:
+		// models.Validate), and adding it leaves a sum as it is but for the sign of a zero sum,
+		// which σ does not see.
+		if xi == 0 {
+			continue
+		}
 		q := w[4*i : 4*i+4 : 4*i+4]
 		s0 += float64(q[0] * xi)
 		s1 += float64(q[1] * xi)
