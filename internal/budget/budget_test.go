@@ -127,7 +127,8 @@ func withoutAppetence(bu *Budget) *models.Bundle {
 func BenchmarkEvent(b *testing.B) {
 	bu := load(b)
 	b.Run("native", func(b *testing.B) { benchNative(b, bu.Bundle, bu.Profile, event(bu.Bundle, 0)) })
-	b.Run("module", func(b *testing.B) { benchModule(b, bu, nil, event(bu.Bundle, 0)) })
+	b.Run("module", func(b *testing.B) { benchModule(b, bu, nil, event(bu.Bundle, 0), false) })
+	b.Run("module-interruptible", func(b *testing.B) { benchModule(b, bu, nil, event(bu.Bundle, 0), true) })
 }
 
 // BenchmarkEventRecommendations is BenchmarkEventNoAppetence on a page that shows 6 recommendations:
@@ -136,7 +137,7 @@ func BenchmarkEventRecommendations(b *testing.B) {
 	bu := load(b)
 	nb := withoutAppetence(bu)
 	b.Run("native", func(b *testing.B) { benchNative(b, nb, bu.Profile, event(nb, 6)) })
-	b.Run("module", func(b *testing.B) { benchModule(b, bu, nb, event(nb, 6)) })
+	b.Run("module", func(b *testing.B) { benchModule(b, bu, nb, event(nb, 6), false) })
 }
 
 // BenchmarkEventNoAppetence is BenchmarkEvent without the 1,000-category appetence pass.
@@ -144,7 +145,8 @@ func BenchmarkEventNoAppetence(b *testing.B) {
 	bu := load(b)
 	nb := withoutAppetence(bu)
 	b.Run("native", func(b *testing.B) { benchNative(b, nb, bu.Profile, event(nb, 0)) })
-	b.Run("module", func(b *testing.B) { benchModule(b, bu, nb, event(nb, 0)) })
+	b.Run("module", func(b *testing.B) { benchModule(b, bu, nb, event(nb, 0), false) })
+	b.Run("module-interruptible", func(b *testing.B) { benchModule(b, bu, nb, event(nb, 0), true) })
 }
 
 func benchNative(b *testing.B, bundle *models.Bundle, profile, req []byte) {
@@ -165,10 +167,12 @@ func benchNative(b *testing.B, bundle *models.Bundle, profile, req []byte) {
 	checkReply(b, out)
 }
 
-func benchModule(b *testing.B, bu *Budget, replace *models.Bundle, req []byte) {
+// benchModule times req in the module, with calls interruptible (the host's default: the deadline
+// guard, see runtime/host) or not.
+func benchModule(b *testing.B, bu *Budget, replace *models.Bundle, req []byte, interruptible bool) {
 	ctx := context.Background()
 	key := ed25519.NewKeyFromSeed(make([]byte, 32))
-	cfg := host.NewConfig().WithPoolSize(1).WithInterruptibleCalls(false).WithCompilationCacheDir(b.TempDir()).WithCallTimeout(time.Minute).
+	cfg := host.NewConfig().WithPoolSize(1).WithInterruptibleCalls(interruptible).WithCompilationCacheDir(b.TempDir()).WithCallTimeout(time.Minute).
 		WithTrustedKeys(bu.Pub, key.Public().(ed25519.PublicKey))
 	h, err := host.New(ctx, bu.Module, cfg)
 	if err != nil {
