@@ -94,29 +94,3 @@ func TestBrowserModuleFallback(t *testing.T) {
 		t.Errorf("console: %v", lines)
 	}
 }
-
-// TestBrowserModuleQueryIgnored: presage.js asks for presage.wasm?gz, the module's gzip file; a
-// server that ignores the query (a plain static host) sends the module itself, which is compiled as
-// it comes, from that one request.
-func TestBrowserModuleQueryIgnored(t *testing.T) {
-	s := newShop(t)
-	s.wasm = s.f.module // served as application/wasm for any query
-	tb := openTab(t, "")
-	tb.navigate(s.url("/"), "")
-	tb.waitDecided()
-	if n := eval[int](tb, `presage.state.decisions.length`); n != 3 {
-		t.Errorf("%d decisions, want 3", n)
-	}
-	var modules []string
-	for _, u := range tb.requestsSeen() {
-		if strings.Contains(u, "presage.wasm") {
-			modules = append(modules, u)
-		}
-	}
-	if len(modules) != 1 || !strings.HasSuffix(modules[0], "/presage.wasm?gz") {
-		t.Errorf("module requests %q, want one, for presage.wasm?gz", modules)
-	}
-	if lines := tb.consoleLines(); len(lines) > 0 {
-		t.Errorf("console: %v", lines)
-	}
-}

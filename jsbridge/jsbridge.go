@@ -63,13 +63,6 @@ func Handler(module []byte) http.Handler {
 // the script tag is fetched on every page of a site, so its transfer size is what visitors pay.
 // Assets are public and the same for everyone, so any origin may read them (CORS) and embed them
 // (CORP): a shop's pages load them from the sync server's origin.
-//
-// A request whose query has gz (presage.wasm?gz) gets the gzip file itself, as application/gzip
-// and without Content-Encoding: presage.js inflates the module with DecompressionStream where the
-// browser has it. The HTTP cache keeps a response as it arrived, so a module sent with
-// Content-Encoding is decoded again, by the network process, on every page that reads it from the
-// cache: for a module of 3 MB that was most of the time to the page's first decision in Chromium
-// (TestBrowserMetrics).
 type Asset struct {
 	contentType string
 	body        []byte
@@ -98,24 +91,16 @@ func (a *Asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", a.contentType)
 	h.Set("Cache-Control", CacheControl)
+	h.Set("Vary", "Accept-Encoding")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	gzip := func() []byte { return compress(a.body, false) }
-	if r.URL.Query().Has("gz") {
-		// The same bytes as Content-Encoding gzip, but another representation: its own ETag.
-		h.Set("Content-Type", "application/gzip")
-		h.Set("ETag", `"`+a.tag+`-gz"`)
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.gz.get(gzip)))
-		return
-	}
-	h.Set("Vary", "Accept-Encoding")
 	body, enc := a.body, ""
 	switch {
 	case accepts(r, "br"):
 		body, enc = a.br.get(func() []byte { return compress(a.body, true) }), "br"
 	case accepts(r, "gzip"):
-		body, enc = a.gz.get(gzip), "gzip"
+		body, enc = a.gz.get(func() []byte { return compress(a.body, false) }), "gzip"
 	}
 	// A strong ETag names one representation: each encoding has its own.
 	if enc != "" {

@@ -175,31 +175,6 @@ func TestHandler(t *testing.T) {
 		})
 	}
 
-	t.Run("the module's gzip file", func(t *testing.T) {
-		// presage.js asks for ?gz and inflates it itself: no Content-Encoding, whatever the
-		// request accepts, and an ETag of its own.
-		res, body := get(t, "/presage.wasm?gz", "gzip, deflate, br, zstd", "")
-		h := res.Header
-		if res.StatusCode != http.StatusOK || h.Get("Content-Type") != "application/gzip" || h.Get("Content-Encoding") != "" || h.Get("Vary") != "" {
-			t.Fatalf("status %d, Content-Type %q, Content-Encoding %q, Vary %q; want 200, application/gzip, none, none",
-				res.StatusCode, h.Get("Content-Type"), h.Get("Content-Encoding"), h.Get("Vary"))
-		}
-		for k, want := range map[string]string{"Cache-Control": jsbridge.CacheControl, "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"} {
-			if got := h.Get(k); got != want {
-				t.Errorf("%s %q, want %q", k, got, want)
-			}
-		}
-		if got := decode(t, "gzip", body); !bytes.Equal(got, module) {
-			t.Errorf("the gzip file inflates to %d bytes, want the module's %d", len(got), len(module))
-		}
-		gz, _ := get(t, "/presage.wasm", "gzip", "")
-		if etag := h.Get("ETag"); etag == "" || etag == gz.Header.Get("ETag") {
-			t.Errorf("ETag %q: want one of its own (Content-Encoding gzip has %q)", etag, gz.Header.Get("ETag"))
-		}
-		if res, body := get(t, "/presage.wasm?gz", "", h.Get("ETag")); res.StatusCode != http.StatusNotModified || len(body) != 0 {
-			t.Errorf("revalidation with the ETag: status %d, %d bytes; want 304, none", res.StatusCode, len(body))
-		}
-	})
 	t.Run("encodings have distinct ETags", func(t *testing.T) {
 		br, _ := get(t, "/presage.js", "br", "")
 		gz, _ := get(t, "/presage.js", "gzip", "")

@@ -84,28 +84,15 @@ export async function open(src) {
   const imports = { wasi_snapshot_preview1: wasi };
   let inst;
   if (typeof src == 'string' || src instanceof URL) {
-    // Streaming compilation overlaps download and compilation; a server that does not say
-    // application/wasm only loses that. No cookie goes with the request: the module is the same for
-    // everyone. Where the browser inflates gzip itself, the module is asked for as ?gz, its gzip
-    // file (jsbridge.Asset): the HTTP cache keeps that as it came, 0.6 MB, where a module sent with
-    // Content-Encoding is decoded again by the network process on every page that reads it from the
-    // cache, 3 MB through one more process: in Chromium, the larger part of the time from the tag to
-    // its first decision (TestBrowserMetrics). A server that ignores the query sends the module.
-    const get = (u) => fetch(u, { credentials: 'omit' });
-    inst = await get(self.DecompressionStream ? src + (/\?/.test(src) ? '&' : '?') + 'gz' : src)
-      .then((r) =>
-        WebAssembly.instantiateStreaming(
-          /gzip/.test(r.headers.get('content-type'))
-            ? new Response(r.body.pipeThrough(new DecompressionStream('gzip')), { headers: { 'content-type': 'application/wasm' } })
-            : r,
-          imports,
-        ),
-      )
-      .catch(() =>
-        get(src)
-          .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(Error('HTTP ' + r.status + ' for ' + src))))
-          .then((b) => WebAssembly.instantiate(b, imports)),
-      );
+    // Streaming compilation overlaps download and compilation, and lets the browser cache the
+    // compiled code with the HTTP response; a server that does not say application/wasm only loses
+    // that. No cookie goes with the request: the module is the same for everyone.
+    const get = () => fetch(src, { credentials: 'omit' });
+    inst = await WebAssembly.instantiateStreaming(get(), imports).catch(() =>
+      get()
+        .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(Error('HTTP ' + r.status + ' for ' + src))))
+        .then((b) => WebAssembly.instantiate(b, imports)),
+    );
   } else inst = await WebAssembly.instantiate(src, imports);
   const x = (inst.instance || inst).exports;
   memory = x.memory;
