@@ -81,7 +81,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "    %s: %d bytes raw, %d gzip, %d brotli; serves bundle v%d\n", modPath, s.raw, s.gzip, s.brotli, built.Info.Version)
 
 	fmt.Fprintf(stdout, "4/5 %d fresh visitors through the module in wazero\n", run.Visitors)
-	h, err := host.New(ctx, built.Module, host.NewConfig().WithTrustedKeys(pub).WithInterruptibleCalls(false))
+	h, err := host.New(ctx, built.Module, host.NewConfig().WithTrustedKeys(pub))
 	if err != nil {
 		return err
 	}

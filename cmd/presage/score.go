@@ -170,7 +170,7 @@ func scoreNative(tb *tabular.Table, m *models.Logistic, names []string) ([]float
 // request whose inputs are the row's cells (an empty cell is no input).
 func scoreModule(ctx context.Context, mod, envelope []byte, at int, model string, tb *tabular.Table,
 	numeric, categorical []string, progress func(string, int, int)) ([]float64, error) {
-	h, err := host.New(ctx, mod, host.NewConfig().WithInsecureSkipVerify().WithPoolSize(1).WithInterruptibleCalls(false))
+	h, err := host.New(ctx, mod, host.NewConfig().WithInsecureSkipVerify().WithPoolSize(1))
 	if err != nil {
 		return nil, err
 	}
