@@ -67,7 +67,7 @@ const warmLoads = 8
 
 // TestBrowserMetrics measures, in Chromium: the transfer sizes of the script and the module; the
 // time from the tag's execution to the first decision with an empty cache and with the module
-// cached; one event end to end; memory. The goal is a first decision ≤ 30 ms after the tag
+// cached, in the renderer process of the previous page and in a new one; one event end to end; memory. The goal is a first decision ≤ 30 ms after the tag
 // runs with the module cached. Figures go to the log and to metrics.json among the artifacts. What it
 // asserts is behaviour: one module request per page, from the HTTP cache once cached.
 func TestBrowserMetrics(t *testing.T) {
@@ -114,9 +114,10 @@ func TestBrowserMetrics(t *testing.T) {
 		}
 	}
 
-	// Cached: the same page again, after the 2 s in which V8 would cache the code it optimised.
-	for range warmLoads {
-		time.Sleep(2500 * time.Millisecond)
+	// Cached: the same page again, the first time after the 2 s in which V8 would cache the code it
+	// optimised, then a second apart.
+	for i := range warmLoads {
+		time.Sleep(map[bool]time.Duration{true: 2500 * time.Millisecond, false: time.Second}[i == 0])
 		visit(tb, s.url("/"))
 		m.Warm = append(m.Warm, marks())
 	}
@@ -135,7 +136,7 @@ func TestBrowserMetrics(t *testing.T) {
 
 	// Cached, in a new renderer process: the tab's renderer is crashed before each load.
 	for range freshLoads {
-		time.Sleep(2500 * time.Millisecond)
+		time.Sleep(time.Second)
 		crash(tb)
 		visit(tb, s.url("/"))
 		m.Fresh = append(m.Fresh, marks())
