@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"strings"
+
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/internal/detmath"
 	"github.com/presage-dev/presage/internal/msg"
@@ -9,7 +11,8 @@ import (
 
 // Tabular models (models.Bundle.Tabular) are trained on tabular exports: their features are request
 // inputs the host sends (wire.Request.Inputs), "Col" for a number, "log1p(Col)" for ln(1 + the
-// number) (0 below 0), and "Col=Value" for one level of a category, exactly as the trainer names
+// number) (0 below 0), "A/B" for the ratio of numbers A and B (0 when B is 0 or absent), and
+// "Col=Value" for one level of a category, exactly as the trainer names
 // its encoded columns, so that training and serving read the same features. A bundle feature that is an agent feature reads the agent's value from the last
 // Handle unless an input of the same name overrides it. OpScore scores them; Handle does not.
 // Uplift models (models.Bundle.Uplift) read the same inputs and answer, after the tabular models,
@@ -107,6 +110,14 @@ func (a *Agent) ScoreInputs(req *wire.Request) (*wire.Answer, error) {
 		return ans, nil
 	}
 	x := a.agentInputs()
+	// A feature "A/B" is Num(A)/Num(B), 0 when B is 0 or absent; an input named "A/B" overrides it.
+	for f, name := range b.Features {
+		if k := strings.IndexByte(name, '/'); k > 0 && a.cb.featOf[f] == notAgentFeature {
+			if d := inputNum(req.Inputs, name[k+1:]); d != 0 {
+				x[f] = inputNum(req.Inputs, name[:k]) / d
+			}
+		}
+	}
 	for i := range req.Inputs {
 		it := &req.Inputs[i]
 		if it.Cat != "" {
@@ -134,6 +145,16 @@ func (a *Agent) ScoreInputs(req *wire.Request) (*wire.Answer, error) {
 		ans.Scores = append(ans.Scores, wire.Score{Model: u.Name, Value: float32(u.Value(x))})
 	}
 	return ans, nil
+}
+
+// inputNum is the number of the input named name, 0 when there is none.
+func inputNum(in []wire.Input, name string) float64 {
+	for i := range in {
+		if in[i].Name == name {
+			return in[i].Num
+		}
+	}
+	return 0
 }
 
 // agentInputs fills the inputs' vector, indexed by bundle feature, with the agent's features from

@@ -199,3 +199,34 @@ func FuzzScoreInputs(f *testing.F) {
 		}
 	})
 }
+
+// TestScoreRatioInputs: a bundle feature "A/B" reads Num(A)/Num(B), 0 when B is 0 or absent, and an
+// input named "A/B" itself overrides it.
+func TestScoreRatioInputs(t *testing.T) {
+	a := newAgent(t, handBundle(func(b *models.Bundle) {
+		n := uint16(len(b.Features))
+		b.Features = append(b.Features, "Dur/Pages", "Dur")
+		b.Tabular = []models.Logistic{{Name: "r", Bias: -1, Features: []uint16{n, n + 1}, Weights: []float32{0.5, 0.25}}}
+	}))
+	sig := func(z float64) float32 { return float32(detmath.Sigmoid(z)) }
+	tests := []struct {
+		name   string
+		inputs []wire.Input
+		want   float32
+	}{
+		{"ratio", []wire.Input{{Name: "Pages", Num: 4}, {Name: "Dur", Num: 10}}, sig(-1 + 0.5*2.5 + 0.25*10)},
+		{"denominator 0", []wire.Input{{Name: "Pages", Num: 0}, {Name: "Dur", Num: 10}}, sig(-1 + 0.25*10)},
+		{"denominator absent", []wire.Input{{Name: "Dur", Num: 10}}, sig(-1 + 0.25*10)},
+		{"numerator absent", []wire.Input{{Name: "Pages", Num: 4}}, sig(-1)},
+		{"negative", []wire.Input{{Name: "Pages", Num: -2}, {Name: "Dur", Num: 3}}, sig(-1 + 0.5*-1.5 + 0.25*3)},
+		{"the ratio as an input", []wire.Input{{Name: "Dur/Pages", Num: 6}, {Name: "Pages", Num: 4}, {Name: "Dur", Num: 1}}, sig(-1 + 3 + 0.25)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := scoreOK(t, a, &wire.Request{Inputs: tc.inputs})
+			if len(s) != 1 || s[0].Value != tc.want {
+				t.Errorf("scores %+v, want %v", s, tc.want)
+			}
+		})
+	}
+}

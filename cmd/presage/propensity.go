@@ -25,6 +25,7 @@ func runTrainPropensity(ctx context.Context, args []string, stdout, stderr io.Wr
 	positive := fl.String("positive", "", "the label value counted as positive (default: 1, TRUE, true or yes)")
 	drop := fl.String("drop", "", "comma-separated columns not to train on (ids, leaks)")
 	categorical := fl.String("categorical", "", "comma-separated numeric-looking columns to read as categories (codes)")
+	derive := fl.String("derive", "", "comma-separated derived features A/B: numeric column A over B, 0 when B is 0 (they may read dropped columns)")
 	kind := fl.String("kind", "auto", "model kind: logistic, gbt, or auto (gbt only when its held-out AUC beats logistic by 0.005)")
 	name := fl.String("name", "propensity", "the model's name in the bundle and in scores")
 	keyPath := fl.String("key", "", "private key that signs the bundle (presage keygen)")
@@ -65,6 +66,7 @@ func runTrainPropensity(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	opt.Name = *name
 	opt.Seed = *seed
+	opt.Encoding.Derive = splitList(*derive)
 	opt.Logistic.Balanced, opt.GBT.Balanced = *balanced, *balanced
 	opt.Logistic.Calibration, opt.GBT.Calibration = *calibration, *calibration
 
@@ -75,6 +77,9 @@ func runTrainPropensity(ctx context.Context, args []string, stdout, stderr io.Wr
 	d, err := train.NewLabelled(tb, *label, *positive, splitList(*drop))
 	if err != nil {
 		return tabularInputError(err)
+	}
+	if err := train.CheckDerive(d, opt.Encoding.Derive); err != nil {
+		return usageError{fmt.Errorf("-derive: %w", err)}
 	}
 	pos := 0
 	for _, v := range d.Y {

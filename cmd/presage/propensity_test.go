@@ -72,12 +72,17 @@ func TestTrainPropensityAndScore(t *testing.T) {
 	dir := t.TempDir()
 	data := synthCSV(t, dir, 2000)
 	key := keyFile(t, dir)
-	for _, kind := range []string{"logistic", "gbt", "auto"} {
+	// "derive": trees that also read derived ratios (PageValues is 0 in most rows: x/0 reads 0).
+	for _, kind := range []string{"logistic", "gbt", "auto", "derive"} {
 		t.Run(kind, func(t *testing.T) {
 			bundle := filepath.Join(dir, kind, "bundle.cbor")
 			args := []string{"train", "propensity", "--data", data, "--label", "Revenue", "--drop", "id",
 				"--categorical", "TrafficType", "--kind", kind, "--trees", "40", "-key", key, "-o", bundle,
 				"--json", filepath.Join(dir, kind, "eval.json")}
+			if kind == "derive" {
+				args[11] = "gbt"
+				args = append(args, "--derive", "ExitRates/PageValues,PageValues/ExitRates")
+			}
 			if kind != "auto" {
 				args = append(args, "--cv", "0")
 			}
@@ -97,6 +102,9 @@ func TestTrainPropensityAndScore(t *testing.T) {
 			}
 			if !strings.Contains(out, "module vs native") {
 				t.Errorf("score output:\n%s", out)
+			}
+			if b, err := os.ReadFile(bundle); err != nil || (kind == "derive") != bytes.Contains(b, []byte("ExitRates/PageValues")) {
+				t.Errorf("derived feature in the %s bundle: %v (%v)", kind, !(kind == "derive"), err)
 			}
 			module := readScores(t, scores)
 			if len(module) != 2000 {
@@ -164,6 +172,9 @@ func TestTrainPropensityBadInput(t *testing.T) {
 		{"empty label", []string{"--data", write("empty.csv", "a,y\n1,1\n2,\n3,0\n"), "--label", "y"}, "empty.csv:3: column 2 (y): empty label"},
 		{"no such file", []string{"--data", filepath.Join(dir, "nope.csv"), "--label", "y"}, "nope.csv"},
 		{"bad kind", []string{"--data", good, "--label", "y", "--kind", "forest"}, "-kind"},
+		{"derive a category", []string{"--data", good, "--label", "y", "--derive", "a/b"}, `good.csv: column 2 (b): is categorical`},
+		{"derive the label", []string{"--data", good, "--label", "y", "--derive", "a/y"}, `-derive: train: derived feature "a/y" reads the label`},
+		{"derive no such column", []string{"--data", good, "--label", "y", "--derive", "a/z"}, `column "z": no such column`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/presage-dev/presage/internal/tabular"
 	"github.com/presage-dev/presage/models/eval"
 )
 
@@ -24,12 +25,7 @@ import (
 // removing SpecialDay or Weekend as well cost 0.0001 each.) Step 2 checks the three column sets on 15 folds (fold seeds 7, 8 and 9) and prints each
 // one's mean AUC difference from all columns, fold by fold, with its standard error.
 func TestShoppersColumnSearch(t *testing.T) {
-	tb := readShoppers(t)
-	all, err := NewLabelled(tb, "Revenue", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	train, _ := StratifiedSplit(all.Y, 0.2, 1)
+	tb, all, train := shoppersTrainPart(t)
 	inner := func(drop []string, seed uint64) []float64 {
 		d, err := NewLabelled(tb, "Revenue", "", drop)
 		if err != nil {
@@ -37,13 +33,7 @@ func TestShoppersColumnSearch(t *testing.T) {
 		}
 		return innerCVAUC(t, d, train, DefaultPropensityOptions(), seed)
 	}
-	mean := func(v []float64) float64 {
-		s := 0.0
-		for _, x := range v {
-			s += x
-		}
-		return s / float64(len(v))
-	}
+	mean := meanOf
 	three := []string{"OperatingSystems", "Browser", "Region"}
 	ref := mean(inner(three, 7))
 	t.Logf("step 1, fold seed 7: without %v: CV AUC %.4f", three, ref)
@@ -63,16 +53,9 @@ func TestShoppersColumnSearch(t *testing.T) {
 	base := slices.Concat(inner(nil, 7), inner(nil, 8), inner(nil, 9))
 	for _, drop := range [][]string{three, append(slices.Clone(three), more...)} {
 		aucs := slices.Concat(inner(drop, 7), inner(drop, 8), inner(drop, 9))
-		diff := make([]float64, len(aucs))
-		for k := range aucs {
-			diff[k] = aucs[k] - base[k]
-		}
-		m, v := mean(diff), 0.0
-		for _, x := range diff {
-			v += (x - m) * (x - m) / float64(len(diff)-1)
-		}
+		m, se := pairedDiff(aucs, base)
 		t.Logf("step 2, 15 folds: without %v: CV AUC %.4f vs %.4f with every column: %+.4f (se %.4f)",
-			drop, mean(aucs), mean(base), m, math.Sqrt(v/float64(len(diff))))
+			drop, mean(aucs), mean(base), m, se)
 	}
 }
 
@@ -116,4 +99,133 @@ func innerCVAUC(t *testing.T, d *Labelled, rows []int, opt PropensityOptions, se
 		aucs = append(aucs, a)
 	}
 	return aucs
+}
+
+// TestShoppersDeriveSearch asks, inside the training part of the seed-1 split only, whether
+// derived ratio features (EncodingOptions.Derive) help the trees on make eval-shoppers's columns
+// (shoppersDrop left out; a ratio may still read a column left out). About 2 minutes:
+//
+//	go test -tags shopsearch -run TestShoppersDeriveSearch -v -timeout 30m ./models/train
+func TestShoppersDeriveSearch(t *testing.T) {
+	tb, _, train := shoppersTrainPart(t)
+	d, err := NewLabelled(tb, "Revenue", "", shoppersDrop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perPage := []string{"Administrative_Duration/Administrative", "Informational_Duration/Informational", "ProductRelated_Duration/ProductRelated"}
+	sets := [][]string{
+		{"ProductRelated_Duration/ProductRelated"},
+		perPage,
+		{"PageValues/ProductRelated"},
+		{"ExitRates/BounceRates"},
+		append(slices.Clone(perPage), "PageValues/ProductRelated", "ExitRates/BounceRates"),
+	}
+	pairedSearch(t, sets, func(set []string) []float64 {
+		opt := DefaultPropensityOptions()
+		opt.Encoding.Derive = set
+		return inner15(t, d, train, opt)
+	})
+}
+
+// TestShoppersSumSearch asks the same way whether derived features other than ratios would help,
+// before the agent is taught to compute them: each is added to the file as a column. About 2
+// minutes:
+//
+//	go test -tags shopsearch -run TestShoppersSumSearch -v -timeout 30m ./models/train
+func TestShoppersSumSearch(t *testing.T) {
+	tb, _, train := shoppersTrainPart(t)
+	col := func(name string) []float64 {
+		c, err := columnOf(tb, name, tabular.Numeric)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Num
+	}
+	a, ad, in, ind, pr, prd := col("Administrative"), col("Administrative_Duration"), col("Informational"),
+		col("Informational_Duration"), col("ProductRelated"), col("ProductRelated_Duration")
+	er, br, pv := col("ExitRates"), col("BounceRates"), col("PageValues")
+	extra := map[string]func(i int) float64{
+		"TotalPages":              func(i int) float64 { return a[i] + in[i] + pr[i] },
+		"TotalDuration":           func(i int) float64 { return ad[i] + ind[i] + prd[i] },
+		"ExitMinusBounce":         func(i int) float64 { return er[i] - br[i] },
+		"PageValuesTimesProducts": func(i int) float64 { return pv[i] * pr[i] },
+		"PageValuesTimesStay":     func(i int) float64 { return pv[i] * (1 - er[i]) },
+	}
+	sets := [][]string{{"TotalPages"}, {"TotalDuration"}, {"TotalPages", "TotalDuration"}, {"ExitMinusBounce"},
+		{"PageValuesTimesProducts"}, {"PageValuesTimesStay"},
+		{"TotalPages", "TotalDuration", "ExitMinusBounce", "PageValuesTimesProducts", "PageValuesTimesStay"}}
+	pairedSearch(t, sets, func(set []string) []float64 {
+		t2 := *tb
+		t2.Columns = slices.Clone(tb.Columns)
+		for _, name := range set {
+			c := tabular.Column{Name: name, Kind: tabular.Numeric, Num: make([]float64, tb.Rows)}
+			for i := range tb.Rows {
+				c.Num[i] = extra[name](i)
+			}
+			t2.Columns = append(t2.Columns, c)
+		}
+		d, err := NewLabelled(&t2, "Revenue", "", shoppersDrop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inner15(t, d, train, DefaultPropensityOptions())
+	})
+}
+
+// pairedSearch compares each set of derived features with none, fold by fold on the 15 folds
+// aucs returns (aucs(nil) is the reference): mean paired AUC difference and its standard error.
+// The rule, fixed before the run: a set is adopted only if its mean difference exceeds twice its
+// standard error, the largest such. The test split is scored once, after (make eval-shoppers).
+func pairedSearch(t *testing.T, sets [][]string, aucs func(set []string) []float64) {
+	base := aucs(nil)
+	t.Logf("no derived feature: CV AUC %.4f on %d folds", meanOf(base), len(base))
+	var best []string
+	bestGain := 0.0
+	for _, set := range sets {
+		v := aucs(set)
+		m, se := pairedDiff(v, base)
+		t.Logf("%v: CV AUC %.4f: %+.4f (se %.4f)", set, meanOf(v), m, se)
+		if m > 2*se && m > bestGain {
+			best, bestGain = set, m
+		}
+	}
+	t.Logf("adopted: %v", best)
+}
+
+// shoppersTrainPart reads Online Shoppers, with every column, and returns the rows of the training
+// part of the seed-1 80/20 split.
+func shoppersTrainPart(t *testing.T) (*tabular.Table, *Labelled, []int) {
+	tb := readShoppers(t)
+	all, err := NewLabelled(tb, "Revenue", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _ := StratifiedSplit(all.Y, 0.2, 1)
+	return tb, all, train
+}
+
+// inner15 is innerCVAUC with fold seeds 7, 8 and 9: 15 folds.
+func inner15(t *testing.T, d *Labelled, rows []int, opt PropensityOptions) []float64 {
+	return slices.Concat(innerCVAUC(t, d, rows, opt, 7), innerCVAUC(t, d, rows, opt, 8), innerCVAUC(t, d, rows, opt, 9))
+}
+
+func meanOf(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+// pairedDiff returns the mean of v − base, element by element, and its standard error.
+func pairedDiff(v, base []float64) (float64, float64) {
+	diff := make([]float64, len(v))
+	for k := range v {
+		diff[k] = v[k] - base[k]
+	}
+	m, s := meanOf(diff), 0.0
+	for _, x := range diff {
+		s += (x - m) * (x - m) / float64(len(diff)-1)
+	}
+	return m, math.Sqrt(s / float64(len(diff)))
 }

@@ -25,6 +25,11 @@ import (
 // Keeping the most frequent levels, rather than hashing every level into buckets, keeps each
 // feature's name readable in the bundle and in explanations, and leaves the device nothing to hash
 // the same way as the trainer: a name either matches a feature or it does not.
+//
+// A derived feature "A/B" (EncodingOptions.Derive) is the ratio of numeric columns A and B, 0 when
+// B is 0 or empty (an empty A reads 0): duration per page, say, which trees, comparing one column at
+// a time, cannot form. The agent computes it from inputs A and B the same way. It follows the
+// columns' features, and reads A and B even when they are not among the columns trained on.
 type Encoding struct {
 	Features []string         // feature names, in the order of the encoded matrix's columns
 	Sources  []EncodedSource  // the columns read, in file order
@@ -37,6 +42,7 @@ type EncodedSource struct {
 	Kind   tabular.Kind
 	Levels []string // categorical: the levels kept, in feature order
 	Log1p  bool     // numeric: the feature is ln(1 + x)
+	Over   string   // derived: the feature is Column / Over (0 when Over is 0)
 	First  int      // index in Features of its first feature
 }
 
@@ -48,6 +54,8 @@ type EncodingOptions struct {
 	// then sees the heavy tails of counts, durations and amounts on a scale where they act
 	// additively. Trees, which only compare values, gain nothing from it.
 	Log1p bool
+	// Derive lists derived features "A/B" (see Encoding), added after the columns' features.
+	Derive []string
 }
 
 // FitEncoding learns the encoding of the columns cols of t from the rows rows (all rows when nil).
@@ -60,9 +68,9 @@ func FitEncoding(t *tabular.Table, cols []int, rows []int, opt EncodingOptions) 
 	e := &Encoding{}
 	for _, j := range cols {
 		c := &t.Columns[j]
-		if _, log := logColumn(c.Name); log || strings.Contains(c.Name, "=") {
+		if _, log := logColumn(c.Name); log || strings.ContainsAny(c.Name, "=/") {
 			return nil, &tabular.Error{File: t.File, Line: 1, Column: j + 1, Name: c.Name,
-				Msg: "'=' and log1p(…) in a column name are reserved for encoded features (Col=Level, log1p(Col)); rename the column"}
+				Msg: "'=', '/' and log1p(…) in a column name are reserved for encoded features (Col=Level, A/B, log1p(Col)); rename the column"}
 		}
 		src := EncodedSource{Column: c.Name, Kind: c.Kind, First: len(e.Features)}
 		levels := map[string]int(nil)
@@ -104,6 +112,23 @@ func FitEncoding(t *tabular.Table, cols []int, rows []int, opt EncodingOptions) 
 		e.Sources = append(e.Sources, src)
 		e.level = append(e.level, levels)
 	}
+	for _, name := range opt.Derive {
+		a, b, ok := strings.Cut(name, "/")
+		if !ok || a == "" || b == "" || strings.ContainsAny(b, "=/") || strings.Contains(a, "=") {
+			return nil, errors.New("train: derived feature " + strconv.Quote(name) + ": want A/B, A and B numeric columns")
+		}
+		for _, col := range []string{a, b} {
+			if _, err := columnOf(t, col, tabular.Numeric); err != nil {
+				return nil, err
+			}
+		}
+		if slices.Contains(e.Features, name) {
+			return nil, errors.New("train: derived feature " + strconv.Quote(name) + " given twice")
+		}
+		e.Sources = append(e.Sources, EncodedSource{Column: a, Kind: tabular.Numeric, Over: b, First: len(e.Features)})
+		e.level = append(e.level, nil)
+		e.Features = append(e.Features, name)
+	}
 	if len(e.Features) == 0 {
 		return nil, errors.New("train: no features to train on")
 	}
@@ -140,17 +165,22 @@ func (e *Encoding) Encode(t *tabular.Table, rows []int) (*mat.Dense, error) {
 	X := mat.NewDense(n, len(e.Features), nil)
 	for s := range e.Sources {
 		src := &e.Sources[s]
-		j := t.Index(src.Column)
-		if j < 0 {
-			if _, err := t.Lookup(src.Column); err != nil {
-				return nil, err
-			}
-		}
-		c := &t.Columns[j]
-		if c.Kind != src.Kind {
-			return nil, t.ColumnError(j, -1, "is "+c.Kind.String()+", the model reads it as "+src.Kind.String())
+		c, err := columnOf(t, src.Column, src.Kind)
+		if err != nil {
+			return nil, err
 		}
 		r := 0
+		if src.Over != "" {
+			d, err := columnOf(t, src.Over, tabular.Numeric)
+			if err != nil {
+				return nil, err
+			}
+			each(rows, t.Rows, func(i int) {
+				X.Set(r, src.First, ratio(c.Num[i], d.Num[i]))
+				r++
+			})
+			continue
+		}
 		if c.Kind == tabular.Numeric {
 			each(rows, t.Rows, func(i int) {
 				if v := c.Num[i]; !math.IsNaN(v) {
@@ -182,6 +212,26 @@ func (e *Encoding) Encode(t *tabular.Table, rows []int) (*mat.Dense, error) {
 	return X, nil
 }
 
+// columnOf returns t's column name, or an error when t lacks it or it is not of kind kind.
+func columnOf(t *tabular.Table, name string, kind tabular.Kind) (*tabular.Column, error) {
+	j, err := t.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if c := &t.Columns[j[0]]; c.Kind != kind {
+		return nil, t.ColumnError(j[0], -1, "is "+c.Kind.String()+", the model reads it as "+kind.String())
+	}
+	return &t.Columns[j[0]], nil
+}
+
+// ratio is the derived feature a/b as the agent reads it: an empty cell reads 0, and so does a/0.
+func ratio(a, b float64) float64 {
+	if math.IsNaN(a) || math.IsNaN(b) || b == 0 {
+		return 0
+	}
+	return a / b
+}
+
 // Categorical returns the names of the categorical columns the encoding reads.
 func (e *Encoding) Categorical() []string {
 	var out []string
@@ -208,17 +258,20 @@ func SourcesOf(features []string) (numeric, categorical []string) {
 		if col, ok := logColumn(f); ok {
 			f = col
 		}
-		if !seenN[f] {
-			seenN[f] = true
-			numeric = append(numeric, f)
+		a, b, _ := strings.Cut(f, "/")
+		for _, col := range []string{a, b} {
+			if col != "" && !seenN[col] {
+				seenN[col] = true
+				numeric = append(numeric, col)
+			}
 		}
 	}
 	return numeric, categorical
 }
 
 // EncodingOf rebuilds the encoding that named features, as a bundle's tabular model lists them:
-// "Col=Level" is a level of categorical column Col, "log1p(Col)" ln(1 + numeric column Col), any
-// other name a numeric column.
+// "Col=Level" is a level of categorical column Col, "log1p(Col)" ln(1 + numeric column Col), "A/B"
+// the ratio of numeric columns A and B, any other name a numeric column.
 func EncodingOf(features []string) *Encoding {
 	e := &Encoding{Features: append([]string(nil), features...)}
 	cats := map[string]int{} // categorical column → its source
@@ -238,6 +291,8 @@ func EncodingOf(features []string) *Encoding {
 		src := EncodedSource{Column: name, Kind: tabular.Numeric, First: f}
 		if col, ok := logColumn(name); ok {
 			src.Column, src.Log1p = col, true
+		} else if a, b, ok := strings.Cut(name, "/"); ok {
+			src.Column, src.Over = a, b
 		}
 		e.Sources = append(e.Sources, src)
 		e.level = append(e.level, nil)

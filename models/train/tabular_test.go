@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/presage-dev/presage/internal/detmath"
 	"github.com/presage-dev/presage/internal/tabular"
 )
@@ -93,20 +95,32 @@ func TestEncoding(t *testing.T) {
 	})
 }
 
-func TestEncodingLog1p(t *testing.T) {
-	tb := parse(t, "count,delta,c\n0,1,a\n3,-2,b\n,4,a\n", tabular.Options{})
-	e, err := FitEncoding(tb, []int{0, 1, 2}, nil, EncodingOptions{Log1p: true})
+// fitEncode fits the encoding of cols of tb, requires its features to be want, and returns it with
+// the encoded rows, after checking that EncodingOf its features encodes them the same.
+func fitEncode(t *testing.T, tb *tabular.Table, cols []int, opt EncodingOptions, want ...string) (*Encoding, *mat.Dense) {
+	t.Helper()
+	e, err := FitEncoding(tb, cols, nil, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A column with a negative value stays as it is.
-	if want := []string{"log1p(count)", "delta", "c=a", "c=b"}; !slices.Equal(e.Features, want) {
+	if !slices.Equal(e.Features, want) {
 		t.Fatalf("features %v, want %v", e.Features, want)
 	}
 	X, err := e.Encode(tb, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	X2, err := EncodingOf(e.Features).Encode(tb, nil)
+	if err != nil || !slices.Equal(X.RawMatrix().Data, X2.RawMatrix().Data) {
+		t.Errorf("EncodingOf differs (%v)", err)
+	}
+	return e, X
+}
+
+func TestEncodingLog1p(t *testing.T) {
+	tb := parse(t, "count,delta,c\n0,1,a\n3,-2,b\n,4,a\n", tabular.Options{})
+	// A column with a negative value stays as it is.
+	e, X := fitEncode(t, tb, []int{0, 1, 2}, EncodingOptions{Log1p: true}, "log1p(count)", "delta", "c=a", "c=b")
 	if got := []float64{X.At(0, 0), X.At(1, 0), X.At(2, 0), X.At(1, 1)}; !slices.Equal(got, []float64{0, detmath.Log1p(3), 0, -2}) {
 		t.Errorf("values %v", got)
 	}
@@ -115,10 +129,6 @@ func TestEncodingLog1p(t *testing.T) {
 	if X, err := e.Encode(neg, nil); err != nil || X.At(0, 0) != 0 {
 		t.Errorf("negative count encodes to %v (%v)", X.At(0, 0), err)
 	}
-	X2, err := EncodingOf(e.Features).Encode(tb, nil)
-	if err != nil || !slices.Equal(X.RawMatrix().Data, X2.RawMatrix().Data) {
-		t.Errorf("EncodingOf differs (%v)", err)
-	}
 	if num, cat := SourcesOf(e.Features); !slices.Equal(num, []string{"count", "delta"}) || !slices.Equal(cat, []string{"c"}) {
 		t.Errorf("sources %v %v", num, cat)
 	}
@@ -126,6 +136,42 @@ func TestEncodingLog1p(t *testing.T) {
 	var te *tabular.Error
 	if _, err := FitEncoding(reserved, []int{0, 1}, nil, EncodingOptions{}); !errors.As(err, &te) || te.Column != 1 {
 		t.Errorf("reserved name: %v", err)
+	}
+}
+
+func TestEncodingDerive(t *testing.T) {
+	tb := parse(t, "dur,pages,c,y\n10,4,a,1\n5,0,b,0\n,2,a,1\n-3,,b,0\n", tabular.Options{})
+	// The ratio reads dur even though only pages and c are trained on.
+	e, X := fitEncode(t, tb, []int{1, 2}, EncodingOptions{Derive: []string{"dur/pages"}}, "pages", "c=a", "c=b", "dur/pages")
+	// 10/4; a zero denominator, an empty numerator and an empty denominator read 0.
+	if got := []float64{X.At(0, 3), X.At(1, 3), X.At(2, 3), X.At(3, 3)}; !slices.Equal(got, []float64{2.5, 0, 0, 0}) {
+		t.Errorf("ratios %v", got)
+	}
+	if num, cat := SourcesOf(e.Features); !slices.Equal(num, []string{"pages", "dur"}) || !slices.Equal(cat, []string{"c"}) {
+		t.Errorf("sources %v %v", num, cat)
+	}
+	for _, bad := range []string{"dur", "/pages", "dur/", "dur/c", "dur/none", "c=a/pages", "dur/pages/x"} {
+		if _, err := FitEncoding(tb, []int{1}, nil, EncodingOptions{Derive: []string{bad}}); err == nil {
+			t.Errorf("derive %q: no error", bad)
+		}
+	}
+	if _, err := FitEncoding(tb, []int{1}, nil, EncodingOptions{Derive: []string{"dur/pages", "dur/pages"}}); err == nil {
+		t.Error("a derived feature twice: no error")
+	}
+	d, err := NewLabelled(tb, "y", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDerive(d, []string{"y/pages"}); err == nil || !strings.Contains(err.Error(), "label") {
+		t.Errorf("a ratio of the label: %v", err)
+	}
+	if err := CheckDerive(d, []string{"dur/pages"}); err != nil {
+		t.Error(err)
+	}
+	slash := parse(t, "a/b,c\n1,2\n", tabular.Options{})
+	var te *tabular.Error
+	if _, err := FitEncoding(slash, []int{0, 1}, nil, EncodingOptions{}); !errors.As(err, &te) || te.Column != 1 {
+		t.Errorf("'/' in a name: %v", err)
 	}
 }
 
