@@ -10,7 +10,7 @@
 //	presage inspect  FILE                           describe a bundle or a module
 //	presage size     FILE...                        raw, gzip and brotli sizes
 //	presage demo                                    all of the above, then simulated visitors in wazero
-//	presage simulate loop [-visitors N] [-rounds K] [-module-share S] [-kill]
+//	presage simulate loop [-visitors N] [-rounds K] [-module-share S] [-kill | -federated]
 //	                                                the learning loop against a sync server over HTTP
 //
 // Exit status: 0 on success, 2 for bad input (flags, files, data), 1 for anything else.

@@ -315,7 +315,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if len(args) == 0 || args[0] != "uplift" {
 		return usagef("usage: presage simulate uplift -o FILE.csv [-people N] [-treated-share S] [-seed N]\n" +
-			"       presage simulate loop [-server URL -key FILE] [-visitors N] [-rounds K] [-module-share S] [-kill]")
+			"       presage simulate loop [-server URL -key FILE] [-visitors N] [-rounds K] [-module-share S] [-kill | -federated]")
 	}
 	fl := newFlags("simulate uplift", "-o FILE.csv [flags]", stderr)
 	out := fl.String("o", "", "where to write the CSV")
