@@ -31,7 +31,7 @@ var commands = []command{
 	{"eval", "evaluate scores against outcomes, or reproduce a public dataset's figures", runEval},
 	{"clv", "fit BG/NBD and Gamma-Gamma on a transaction log, with a holdout check", runCLV},
 	{"score", "score a CSV with a bundle's tabular or uplift model, in the module (wazero)", runScore},
-	{"simulate", "simulated data: a randomised campaign (uplift), or the learning loop against a sync server (loop)", runSimulate},
+	{"simulate", "simulated data: a randomised campaign (uplift), the learning loop against a sync server (loop), or the campaign simulations against their goals (campaigns)", runSimulate},
 }
 
 // usageError marks bad input: it exits with status 2.

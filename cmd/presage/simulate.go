@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -140,14 +139,8 @@ func runSimulateLoop(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	printLoop(stdout, res, cfg, time.Since(start))
-	if *jsonOut != "" {
-		data, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := writeOut(*jsonOut, append(data, '\n')); err != nil {
-			return err
-		}
+	if err := writeJSON(*jsonOut, res); err != nil {
+		return err
 	}
 	if !res.Equal {
 		return errors.New("counts differ: something sent was lost or counted twice")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,14 +91,8 @@ func runSimulateFed(ctx context.Context, a fedArgs, stdout, stderr io.Writer) er
 		return err
 	}
 	printFed(stdout, res, time.Since(start))
-	if a.jsonOut != "" {
-		data, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := writeOut(a.jsonOut, append(data, '\n')); err != nil {
-			return err
-		}
+	if err := writeJSON(a.jsonOut, res); err != nil {
+		return err
 	}
 	if res.MaxDayEpsilon > res.Epsilon*(1+1e-9) {
 		return fmt.Errorf("a day spent ε = %g, above the budget %g", res.MaxDayEpsilon, res.Epsilon)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +16,29 @@ import (
 	"github.com/presage-dev/presage/internal/modbuild"
 )
 
+// usageCase is a command line that must exit with status 2 and say want.
+type usageCase struct {
+	name string
+	args []string
+	want string
+}
+
+// checkUsage runs each case after the words of cmd.
+func checkUsage(t *testing.T, cmd []string, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append(slices.Clone(cmd), tc.args...), &stdout, &stderr)
+			if code != 2 || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 with %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
 func TestSimulateLoopUsage(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		args []string
-		want string
-	}{
+	checkUsage(t, []string{"simulate", "loop"}, []usageCase{
 		{"kill with a server", []string{"-server", "http://127.0.0.1:9", "-kill"}, "-kill needs a server this command starts"},
 		{"not loopback", []string{"-server", "http://example.com:8080", "-key", "k"}, "only a loopback address"},
 		{"server without key", []string{"-server", "http://127.0.0.1:9"}, "needs -key"},
@@ -31,15 +49,7 @@ func TestSimulateLoopUsage(t *testing.T) {
 		{"federated with kill", []string{"-federated", "-kill"}, "-kill is not available with -federated"},
 		{"federated, too many rounds on a real clock", []string{"-federated", "-server", "http://127.0.0.1:9", "-rounds", "14"}, "want 1 to 13"},
 		{"federated, too few visitors", []string{"-federated", "-visitors", "5"}, "-visitors"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"simulate", "loop"}, tc.args...), &stdout, &stderr)
-			if code != 2 || !strings.Contains(stderr.String(), tc.want) {
-				t.Errorf("exit %d, stderr %q; want 2 with %q", code, stderr.String(), tc.want)
-			}
-		})
-	}
+	})
 }
 
 // TestSimulateLoopKill runs `presage simulate loop` as a process, as a user would: it starts

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -169,6 +170,18 @@ func writeOut(path string, data []byte) error {
 	return writeFileAtomic(path, data, 0o644)
 }
 
+// writeJSON writes v as indented JSON to path, a -json flag's value; nothing when it is empty.
+func writeJSON(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeOut(path, append(data, '\n'))
+}
+
 // armRates returns the outcome's rate among the treated and the control rows.
 func armRates(d *train.UpliftData) (treated, control float64) {
 	var yt, yc float64
@@ -313,9 +326,13 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) > 0 && args[0] == "loop" {
 		return runSimulateLoop(ctx, args[1:], stdout, stderr) // simulate.go
 	}
+	if len(args) > 0 && args[0] == "campaigns" {
+		return runSimulateCampaigns(ctx, args[1:], stdout, stderr) // simulate_campaigns.go
+	}
 	if len(args) == 0 || args[0] != "uplift" {
 		return usagef("usage: presage simulate uplift -o FILE.csv [-people N] [-treated-share S] [-seed N]\n" +
-			"       presage simulate loop [-server URL -key FILE] [-visitors N] [-rounds K] [-module-share S] [-kill | -federated]")
+			"       presage simulate loop [-server URL -key FILE] [-visitors N] [-rounds K] [-module-share S] [-kill | -federated]\n" +
+			"       presage simulate campaigns [-only targeting,aa,srm,bandit,pressure] [-seeds N] [-json FILE]")
 	}
 	fl := newFlags("simulate uplift", "-o FILE.csv [flags]", stderr)
 	out := fl.String("o", "", "where to write the CSV")

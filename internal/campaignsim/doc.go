@@ -1,18 +1,18 @@
 // Package campaignsim holds the simulations that prove the campaign machinery's claims (issue 7,
-// §4), as tests with fixed seeds that report their figures and fail when a threshold is missed:
+// §4). `presage simulate campaigns` runs them and prints their figures against the goals; the
+// tests run them with fixed seeds and fail when a goal is missed:
 //
-//   - TestUpliftTargeting: incremental conversions per 1,000 incentives for uplift targeting, the
-//     52–60 % propensity band and everyone, on the four response groups of internal/sim;
-//   - TestBanditRegret: regret against the oracle of a global and a per-segment Thompson-sampling
+//   - Targeting: incremental conversions per 1,000 incentives for uplift targeting, the 52–60 %
+//     propensity band and everyone, on the four response groups of internal/sim
+//     (TestUpliftTargeting; TestUpliftAllocationInAgent does the same through real agents);
+//   - Peek: A/A experiments looked at every 100 visitors, the always-valid sequential test's false
+//     positives against naive peeking's (TestSequentialAA, TestSequentialPower);
+//   - SRM: the sample-ratio-mismatch check's rate under A/A and its power on a 52/48 split
+//     (TestSampleRatio);
+//   - BanditRegret: regret against the oracle of a global and a per-segment Thompson-sampling
 //     bandit, through real agents, the store and learn.Reallocate, when two segments prefer
-//     different variants;
-//   - TestPressureNative and TestPressureModule: 10,000 simulated visitors through the native
-//     agent and through the module in wazero, every exposure replayed by an independent checker
-//     of the frequency caps and the pressure budget.
-//
-// The sample-ratio-mismatch and sequential A/A simulations live with the statistics they test
-// (sync/stats: TestSampleRatio, TestSequentialAA).
-//
-// The package has no code of its own: it only gathers these tests, which cut across agent,
-// models/train, runtime/host and sync.
+//     different variants (TestBanditRegret);
+//   - Pressure: simulated visitors through the native agent and through the module in wazero,
+//     every exposure replayed by an independent checker (CheckCaps) of the frequency caps and the
+//     pressure budget (TestPressureNative, TestPressureModule).
 package campaignsim
