@@ -178,6 +178,9 @@ func (a *Agent) checkOf(p *models.Predicate, pass bool) wire.Check {
 		c.Kind, c.Name, c.Lo, c.Hi = wire.CheckStage, wire.Stage(a.p.Stage).String(), 0, 0
 	case models.PredSegment:
 		c.Kind, c.Name, c.Lo, c.Hi = wire.CheckSegment, a.b.Segments[p.Ref].Name, 0, 0
+	case models.PredPage:
+		pg := a.pageInView()
+		c.Kind, c.Name, c.Value, c.Lo, c.Hi = wire.CheckPage, pg.String(), float32(pg), 0, 0
 	case models.PredValue:
 		r := min(int(p.Ref), len(valueNames)-1)
 		c.Kind, c.Name = wire.CheckScore, valueNames[r]
@@ -186,6 +189,14 @@ func (a *Agent) checkOf(p *models.Predicate, pass bool) wire.Check {
 		}
 	}
 	return c
+}
+
+// pageInView is the type of the session's latest page view; "other" before any.
+func (a *Agent) pageInView() wire.PageType {
+	if s := a.p.Session; s != nil && s.LastPage < wire.NumPageTypes {
+		return wire.PageType(s.LastPage)
+	}
+	return wire.PageOther
 }
 
 var valueNames = [...]string{"p_alive", "expected_purchases", "expected_spend", "customer_value"}

@@ -490,3 +490,38 @@ func TestSegmentSplit(t *testing.T) {
 		t.Fatalf("200 visitors drew %v: the draw is not spread", seen)
 	}
 }
+
+// A page predicate targets the type of the page in view: the campaign shows on product and cart
+// pages only, its negation everywhere else, and before any page view the page counts as "other".
+func TestTargetingByPage(t *testing.T) {
+	onProduct := simpleCampaign("on-product", "hero", 2, nil)
+	onProduct.When = []models.Predicate{{Kind: models.PredPage, Ref: 1<<wire.PageProduct | 1<<wire.PageCart}}
+	elsewhere := simpleCampaign("elsewhere", "hero", 1, nil)
+	elsewhere.When = []models.Predicate{{Kind: models.PredPage, Ref: 1<<wire.PageProduct | 1<<wire.PageCart, Not: true}}
+	b := handBundle(withCampaigns(nil, onProduct, elsewhere))
+	if err := b.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	runDecisions(t, b, []string{"hero"}, []capStep{
+		{0, []wire.Event{arrive(wire.ChannelDirect)}, []string{"elsewhere"}},
+		{minute, []wire.Event{pv(wire.PageHome)}, []string{"elsewhere"}},
+		{2 * minute, []wire.Event{pv(wire.PageProduct)}, []string{"on-product"}},
+		{3 * minute, []wire.Event{pv(wire.PageSearch)}, []string{"elsewhere"}},
+		{4 * minute, []wire.Event{pv(wire.PageCart)}, []string{"on-product"}},
+		{5 * minute, []wire.Event{}, []string{"on-product"}}, // no new page: still the cart
+	})
+	a := newAgent(t, b)
+	stepSlots(t, a, T, []string{"hero"}, arrive(wire.ChannelDirect), pv(wire.PageCategory))
+	ex := a.Explain().Slots
+	if c := ex[0].Checks[0]; ex[0].Campaign != "on-product" || c.Kind != wire.CheckPage || c.Name != "category" ||
+		c.Value != float32(wire.PageCategory) || c.Pass {
+		t.Errorf("the page check %+v of %q, want a failed check of the category page", c, ex[0].Campaign)
+	}
+	for _, ref := range []uint16{0, 1 << wire.NumPageTypes} {
+		bad := handBundle(withCampaigns(nil, simpleCampaign("x", "hero", 1, nil)))
+		bad.Campaigns[0].When = []models.Predicate{{Kind: models.PredPage, Ref: ref}}
+		if err := bad.Validate(); err == nil {
+			t.Errorf("page predicate with Ref %#x accepted", ref)
+		}
+	}
+}

@@ -57,7 +57,6 @@ var dayPartNames = [numDayParts]string{"night", "morning", "midday", "afternoon"
 // evening 18-22, late 22-24.
 var dayPartStarts = [numDayParts]int64{0, 6, 10, 14, 18, 22}
 
-var pageNames = [wire.NumPageTypes]string{"other", "home", "category", "product", "search", "cart", "checkout", "content", "account"}
 var channelNames = [wire.NumChannels]string{"unknown", "direct", "brand_search", "generic_search", "email", "social", "paid", "referral"}
 var deviceNames = [wire.NumDevices]string{"unknown", "desktop", "mobile", "tablet"}
 
@@ -74,8 +73,8 @@ var FeatureNames = func() [NumFeatures]string {
 		n[int(FDayPart)+i] = "daypart_" + dayPartNames[i]
 	}
 	for i := range wire.NumPageTypes {
-		n[int(FPagesByType)+i] = "pages_" + pageNames[i]
-		n[int(FDwellByType)+i] = "dwell_" + pageNames[i]
+		n[int(FPagesByType)+i] = "pages_" + wire.PageType(i).String()
+		n[int(FDwellByType)+i] = "dwell_" + wire.PageType(i).String()
 	}
 	for i := range wire.NumChannels {
 		n[int(FChannel)+i] = "channel_" + channelNames[i]

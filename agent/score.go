@@ -177,6 +177,8 @@ func (a *Agent) holds(p *models.Predicate) bool {
 		return in != p.Not
 	case models.PredSegment:
 		return a.members[p.Ref] != p.Not
+	case models.PredPage:
+		return p.Ref&(1<<a.pageInView()) != 0 != p.Not
 	case models.PredValue:
 		if !a.hasVal {
 			return p.Not

@@ -153,6 +153,7 @@ const (
 	PredStage                         // Stages is a bit set of life-cycle stages (bit s for stage s)
 	PredSegment                       // Ref indexes Bundle.Segments; only earlier segments may be named
 	PredValue                         // Ref: 0 P(alive), 1 expected purchases, 2 expected spend, 3 value
+	PredPage                          // Ref is a bit set of page types (bit t for agent/wire.PageType t): the page in view
 	maxPredKind
 )
 
@@ -160,7 +161,7 @@ const (
 func (k PredKind) Valid() bool { return k >= PredFeature && k < maxPredKind }
 
 // Predicate tests one quantity against the closed band [Lo, Hi]. A predicate with Lo > Hi never holds;
-// use ±Inf for an open side. PredSegment (membership) and PredStage (Stages) ignore the band. Not
+// use ±Inf for an open side. PredSegment (membership), PredStage (Stages) and PredPage (Ref) ignore the band. Not
 // negates the test.
 type Predicate struct {
 	Kind   PredKind `cbor:"1,keyasint"`

@@ -18,6 +18,7 @@ const (
 	maxHalfLifeDays      = 3650
 	maxAttributionDays   = 365
 	maxConsent           = 3 // agent/wire: unset, denied, local, full
+	numPageTypes         = 9 // agent/wire.NumPageTypes
 )
 
 // Validate checks everything structural in b, so that the agent can index every table with the
@@ -301,6 +302,11 @@ func (b *Bundle) validatePredicate(where string, e, i int, p *Predicate, segment
 		}
 	case PredSegment:
 		limit, what = segments, "earlier segments"
+	case PredPage:
+		limit, what = 1<<numPageTypes, "page type bits"
+		if p.Ref == 0 {
+			return fail(path+".ref", "no page type", e, i)
+		}
 	case PredValue:
 		if b.Value == nil {
 			return fail(path, "value predicate without a value model", e, i)

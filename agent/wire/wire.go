@@ -66,6 +66,26 @@ const (
 	NumPageTypes = iota
 )
 
+var pageNames = [NumPageTypes]string{"other", "home", "category", "product", "search", "cart", "checkout", "content", "account"}
+
+// String returns the page type's stable name (features "pages_<name>", targeting by page).
+func (t PageType) String() string {
+	if int(t) < len(pageNames) {
+		return pageNames[t]
+	}
+	return "unknown"
+}
+
+// ParsePageType returns the page type whose String is name.
+func ParsePageType(name string) (PageType, bool) {
+	for t, n := range pageNames {
+		if n == name {
+			return PageType(t), true
+		}
+	}
+	return 0, false
+}
+
 // Channel is how a visit arrived.
 type Channel uint8
 
@@ -413,6 +433,7 @@ const (
 	CheckBucket                         // the variant bucket (Value in [0,1))
 	CheckHoldout                        // the holdout bucket
 	CheckPriority                       // lost to a campaign of higher priority
+	CheckPage                           // the type of the page in view against a set
 )
 
 // Check is one test a campaign went through.

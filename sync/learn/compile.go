@@ -138,6 +138,15 @@ func compilePredicate(base *models.Bundle, p store.Predicate) (models.Predicate,
 			return mp, fmt.Errorf("value %q: want alive, purchases, spend or value", p.Ref)
 		}
 		mp.Ref = ref
+	case "page":
+		mp.Kind = models.PredPage
+		for _, name := range p.Pages {
+			t, ok := wire.ParsePageType(name)
+			if !ok {
+				return mp, fmt.Errorf("page %q: want other, home, category, product, search, cart, checkout, content or account", name)
+			}
+			mp.Ref |= 1 << t
+		}
 	case "stage":
 		mp.Kind = models.PredStage
 		for _, name := range p.Stages {
@@ -148,7 +157,7 @@ func compilePredicate(base *models.Bundle, p store.Predicate) (models.Predicate,
 			mp.Stages |= 1 << s
 		}
 	default:
-		return mp, fmt.Errorf("kind %q: want feature, score, appetence, stage, segment or value", p.Kind)
+		return mp, fmt.Errorf("kind %q: want feature, score, appetence, stage, segment, value or page", p.Kind)
 	}
 	return mp, err
 }

@@ -42,6 +42,7 @@ func TestCompile(t *testing.T) {
 			{Kind: "segment", Ref: "engaged", Not: true},
 			{Kind: "stage", Stages: []string{"new", "at_risk"}},
 			{Kind: "value", Ref: "alive", Hi: ptr(0.5)},
+			{Kind: "page", Pages: []string{"product", "cart"}},
 		}}
 	draft := &store.Campaign{ID: "draft", Status: store.StatusDraft, Slot: "banner", Variants: []store.Variant{{ID: "x", Weight: 1}}}
 	next, err := learn.Compile(base, []*store.Campaign{popin, banditDef(1, 1, 1), draft})
@@ -61,6 +62,7 @@ func TestCompile(t *testing.T) {
 		{Kind: models.PredSegment, Ref: 0, Lo: math.Inf(-1), Hi: math.Inf(1), Not: true},
 		{Kind: models.PredStage, Stages: 1<<2 | 1<<4, Lo: math.Inf(-1), Hi: math.Inf(1)},
 		{Kind: models.PredValue, Ref: 0, Lo: math.Inf(-1), Hi: 0.5},
+		{Kind: models.PredPage, Ref: 1<<3 | 1<<5, Lo: math.Inf(-1), Hi: math.Inf(1)},
 	}
 	for i := range want {
 		if p.When[i] != want[i] {
@@ -81,6 +83,7 @@ func TestCompile(t *testing.T) {
 		{store.Predicate{Kind: "appetence", Ref: "hats"}, `category "hats"`},
 		{store.Predicate{Kind: "segment", Ref: "vip"}, `segment "vip"`},
 		{store.Predicate{Kind: "appetence", Ref: "bags"}, "without an appetence model"},
+		{store.Predicate{Kind: "page", Pages: []string{"basket"}}, `page "basket"`},
 	} {
 		bad := *popin
 		bad.When = []store.Predicate{tc.p}

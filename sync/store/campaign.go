@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/presage-dev/presage/agent/wire"
 )
 
 // Campaign is a campaign as the admin API edits it: what the server compiles into the next bundle
@@ -136,11 +138,12 @@ type Caps struct {
 
 // Predicate tests one named quantity against the closed band [Lo, Hi] (see models.Predicate).
 type Predicate struct {
-	Kind   string   `json:"kind"`             // feature, score, appetence, stage, segment, value
+	Kind   string   `json:"kind"`             // feature, score, appetence, stage, segment, value, page
 	Ref    string   `json:"ref,omitempty"`    // the feature, model, category or segment name; for value: alive, purchases, spend, value
 	Lo     *float64 `json:"lo,omitempty"`     // nil: no lower bound
 	Hi     *float64 `json:"hi,omitempty"`     // nil: no upper bound
 	Stages []string `json:"stages,omitempty"` // for stage: prospect, lead, new, loyal, at_risk, lapsed
+	Pages  []string `json:"pages,omitempty"`  // for page, the page in view: other, home, category, product, search, cart, checkout, content, account
 	Not    bool     `json:"not,omitempty"`
 }
 
@@ -149,7 +152,7 @@ var ErrBadCampaign = errors.New("bad campaign")
 
 var (
 	idPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	predKinds  = map[string]bool{"feature": true, "score": true, "appetence": true, "stage": true, "segment": true, "value": true}
+	predKinds  = map[string]bool{"feature": true, "score": true, "appetence": true, "stage": true, "segment": true, "value": true, "page": true}
 	stageNames = map[string]bool{"prospect": true, "lead": true, "new": true, "loyal": true, "at_risk": true, "lapsed": true}
 	valueRefs  = map[string]bool{"alive": true, "purchases": true, "spend": true, "value": true}
 )
@@ -204,10 +207,12 @@ func (c *Campaign) Validate() error {
 	for i, p := range c.When {
 		switch {
 		case !predKinds[p.Kind]:
-			return bad("when[%d]: kind %q: want feature, score, appetence, stage, segment or value", i, p.Kind)
+			return bad("when[%d]: kind %q: want feature, score, appetence, stage, segment, value or page", i, p.Kind)
 		case p.Kind == "stage" && len(p.Stages) == 0:
 			return bad("when[%d]: a stage predicate names stages", i)
-		case p.Kind != "stage" && (p.Ref == "" || len(p.Ref) > MaxName):
+		case p.Kind == "page" && len(p.Pages) == 0:
+			return bad("when[%d]: a page predicate names page types", i)
+		case p.Kind != "stage" && p.Kind != "page" && (p.Ref == "" || len(p.Ref) > MaxName):
 			return bad("when[%d]: ref %q: want a name of 1 to %d bytes", i, p.Ref, MaxName)
 		case p.Kind == "value" && !valueRefs[p.Ref]:
 			return bad("when[%d]: value ref %q: want alive, purchases, spend or value", i, p.Ref)
@@ -217,6 +222,11 @@ func (c *Campaign) Validate() error {
 		for _, s := range p.Stages {
 			if !stageNames[s] {
 				return bad("when[%d]: stage %q: want prospect, lead, new, loyal, at_risk or lapsed", i, s)
+			}
+		}
+		for _, pg := range p.Pages {
+			if _, ok := wire.ParsePageType(pg); !ok {
+				return bad("when[%d]: page %q: want other, home, category, product, search, cart, checkout, content or account", i, pg)
 			}
 		}
 	}

@@ -36,6 +36,9 @@ func TestCampaignObjectiveValidate(t *testing.T) {
 		{"uplift without objective", func(c *Campaign) { c.Objective = nil }, "objective.value: allocation uplift needs"},
 		{"model without uplift", func(c *Campaign) { c.Allocation = AllocBandit }, `uplift_model "welcome-uplift": only with allocation uplift`},
 		{"unknown allocation", func(c *Campaign) { c.Allocation = "greedy" }, "want fixed, bandit, bandit-segment or uplift"},
+		{"page targeting", func(c *Campaign) { c.When = []Predicate{{Kind: "page", Pages: []string{"product", "cart"}}} }, ""},
+		{"page without pages", func(c *Campaign) { c.When = []Predicate{{Kind: "page"}} }, "names page types"},
+		{"unknown page", func(c *Campaign) { c.When = []Predicate{{Kind: "page", Pages: []string{"basket"}}} }, `page "basket"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
