@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -184,6 +185,9 @@ func remembered(hist []invoice) []int {
 // retailSplit is one leave-one-order-out split of the customers' orders.
 type retailSplit struct {
 	train [][]int // every order before the held-out ones (and every order of a one-order customer)
+	// histories are the same orders per customer, in time order (for the next-order table).
+	histories [][][]int
+	days      [][]float64 // the histories' order dates, in days since 1970-01-01
 	// next asks for the held-out order from the purchases alone, as the agent on a page with no
 	// product in view: the 8 newest remembered purchases vote; the 20 remembered are excluded; the
 	// targets are the order's items the agent may show (the others cannot be hits for any method).
@@ -228,9 +232,15 @@ func splitOrders(d *retailData, back int) *retailSplit {
 	for _, invs := range d.customers {
 		n := len(invs)
 		held := min(back, n-1)
+		var h [][]int
+		var days []float64
 		for _, v := range invs[:n-held] {
 			sp.train = append(sp.train, v.items)
+			h = append(h, v.items)
+			days = append(days, orderDay(v.at))
 		}
+		sp.histories = append(sp.histories, h)
+		sp.days = append(sp.days, days)
 		if n-back < 1 {
 			continue
 		}
@@ -292,6 +302,38 @@ func splitOrders(d *retailData, back int) *retailSplit {
 		sp.again = append(sp.again, recUser{recent: r, target: order})
 	}
 	return sp
+}
+
+// decay returns the training orders' weights under an exponential time decay of the given
+// half-life in days, 2^(−age/halfLife) with the age counted from the newest training order (the day
+// the table would be trained), in the order of train; nil (no weights) for a half-life of 0.
+func (sp *retailSplit) decay(halfLife float64) []float64 {
+	if halfLife <= 0 {
+		return nil
+	}
+	end := math.Inf(-1)
+	for _, days := range sp.days {
+		for _, d := range days {
+			end = max(end, d)
+		}
+	}
+	var w []float64
+	for _, days := range sp.days {
+		for _, d := range days {
+			w = append(w, math.Exp2(-(end-d)/halfLife))
+		}
+	}
+	return w
+}
+
+// orderDay reads an InvoiceDate (YYYY-MM-DD HH:MM[:SS]) as days since 1970-01-01; 0 if it cannot.
+func orderDay(at string) float64 {
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, at); err == nil {
+			return float64(t.Unix()) / 86400
+		}
+	}
+	return 0
 }
 
 // RecMetrics are a recommender's top-k metrics averaged over the evaluated customers, with
@@ -397,14 +439,16 @@ type Setting struct {
 	Alpha       float64 `json:"alpha"`
 	InverseSize bool    `json:"inverse_basket_size"`
 	Shrink      float64 `json:"shrink"`
+	HalfLife    float64 `json:"half_life_days"` // the orders' time decay; 0: none
 	HR          float64 `json:"validation_hr"`
 	NDCG        float64 `json:"validation_ndcg"`
 	Ratio       float64 `json:"validation_hr_ratio"`
 	SessionHR   float64 `json:"validation_session_hr"`
 }
 
-func (s Setting) options() train.NeighbourOptions {
-	return train.NeighbourOptions{Alpha: s.Alpha, InverseSize: s.InverseSize, Shrink: s.Shrink, Popular: -1}
+// options are the setting's FitNeighbours options for the split's training orders.
+func (s Setting) options(sp *retailSplit) train.NeighbourOptions {
+	return train.NeighbourOptions{Alpha: s.Alpha, InverseSize: s.InverseSize, Shrink: s.Shrink, Weights: sp.decay(s.HalfLife), Popular: -1}
 }
 
 func (s Setting) String() string {
@@ -412,18 +456,30 @@ func (s Setting) String() string {
 	if s.InverseSize {
 		w = "baskets weighed 1/|b|"
 	}
-	return fmt.Sprintf("α %g, shrink %g, %s", s.Alpha, s.Shrink, w)
+	d := "no time decay"
+	if s.HalfLife > 0 {
+		d = fmt.Sprintf("half-life %g days", s.HalfLife)
+	}
+	return fmt.Sprintf("α %g, shrink %g, %s, %s", s.Alpha, s.Shrink, w, d)
 }
 
 // retailGrid is the validation grid: the asymmetric cosine's α from the symmetric cosine (0.5,
-// the previous table) to the confidence (1), baskets counted or weighed by 1/|b|, two shrinks.
-// K stays 20: the bundle carries items × K cells, and 20 is the foundation's budget.
+// the previous table) to the confidence (1), two shrinks, and either no time decay, with baskets
+// counted or weighed by 1/|b|, or a half-life of 30 to 90 days (each order's weight halves every
+// half-life back from the newest training order) with baskets counted; 1/|b| never came first
+// without decay, and every setting costs a fit. K stays 20: the bundle carries items × K cells,
+// and 20 is the foundation's budget.
 func retailGrid() []Setting {
 	var g []Setting
-	for _, inv := range []bool{false, true} {
-		for _, h := range []float64{10, 50} {
-			for _, a := range []float64{0.5, 0.625, 0.75, 0.875, 1} {
-				g = append(g, Setting{Alpha: a, InverseSize: inv, Shrink: h})
+	for _, hl := range []float64{0, 30, 45, 60, 90} {
+		for _, inv := range []bool{false, true} {
+			if inv && hl > 0 {
+				continue
+			}
+			for _, h := range []float64{10, 50} {
+				for _, a := range []float64{0.5, 0.75, 1} {
+					g = append(g, Setting{Alpha: a, InverseSize: inv, Shrink: h, HalfLife: hl})
+				}
 			}
 		}
 	}
@@ -437,7 +493,7 @@ func tune(ctx context.Context, val *retailSplit, nItems, K, k int) ([]Setting, i
 	best := 0
 	var popHR float64
 	for g := range grid {
-		nb, popular, err := train.FitNeighbours(ctx, val.train, nItems, K, grid[g].options())
+		nb, popular, err := train.FitNeighbours(ctx, val.train, nItems, K, grid[g].options(val))
 		if err != nil {
 			return nil, 0, err
 		}
@@ -507,6 +563,8 @@ type RetailSummary struct {
 	NextOrder        Scenario       `json:"next_order"`
 	InSession        Scenario       `json:"in_session"`
 	Untuned          Scenario       `json:"next_order_untuned_table"`
+	NoDecayChosen    Setting        `json:"chosen_without_time_decay"`
+	NoDecay          Scenario       `json:"next_order_without_time_decay"`
 	AllRemembered    Scenario       `json:"next_order_all_20_purchases"`
 	NewOnly          Scenario       `json:"new_items_only"`
 	BuyAgain         Scenario       `json:"buy_again"`
@@ -519,7 +577,7 @@ type RetailSummary struct {
 // neighbour table's settings are chosen on a validation split carved from the training period
 // (each customer's second-to-last order), then refitted on every training order and scored once
 // on the last orders. The issue's target is HR@10 at least twice the popularity baseline's; with
-// the agent's rule it is missed (about 1.3× for the next order, 1.9× in session) and reported as
+// the agent's rule it is missed (about 1.5× for the next order, 1.9× in session) and reported as
 // a known miss, with floors that guard against regressions.
 func Retail(ctx context.Context, opt Options) (*Result, error) {
 	path, err := file(opt, "online-retail", "online_retail.csv.gz")
@@ -541,12 +599,24 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	}
 	sum.Grid, sum.Chosen = grid, grid[best]
 	start := time.Now()
-	nb, popular, err := train.FitNeighbours(ctx, test.train, nItems, K, sum.Chosen.options())
+	nb, popular, err := train.FitNeighbours(ctx, test.train, nItems, K, sum.Chosen.options(test))
 	if err != nil {
 		return nil, err
 	}
 	sum.FitSeconds = time.Since(start).Seconds()
 	untuned, _, err := train.FitNeighbours(ctx, test.train, nItems, K, train.NeighbourOptions{Popular: -1})
+	if err != nil {
+		return nil, err
+	}
+	// The best setting of the grid without time decay, for what the decay adds on the test orders.
+	noDecay := -1
+	for g, st := range grid {
+		if st.HalfLife == 0 && (noDecay < 0 || st.HR > grid[noDecay].HR) {
+			noDecay = g
+		}
+	}
+	sum.NoDecayChosen = grid[noDecay]
+	undecayed, _, err := train.FitNeighbours(ctx, test.train, nItems, K, sum.NoDecayChosen.options(test))
 	if err != nil {
 		return nil, err
 	}
@@ -560,6 +630,7 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 		{&sum.NextOrder, "next order, as the agent shows it", test.next, nbRec},
 		{&sum.InSession, "in session: one item of the order in view", test.session, nbRec},
 		{&sum.Untuned, "next order, previous table (cosine α 0.5, shrink 10)", test.next, neighbourRecommender(untuned, popular, nItems)},
+		{&sum.NoDecay, "next order, best table without time decay (" + sum.NoDecayChosen.String() + ")", test.next, neighbourRecommender(undecayed, popular, nItems)},
 		{&sum.AllRemembered, "next order, all 20 remembered purchases voting (not the agent's rule)", test.next20, nbRec},
 		{&sum.NewOnly, "previous protocol: never-bought items only, 20 purchases voting", test.newOnly, nbRec},
 		{&sum.BuyAgain, "buy again: the customer's most-bought items, whole order, nothing excluded", test.again, againRecommender(popular, nItems)},
@@ -611,7 +682,7 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	}
 	recTable := report.Table{Caption: "top-10 recommendations on the last orders; 95 % bootstrap intervals over customers (the ratio's interval is paired); popularity under the same exclusion",
 		Header: []string{"scenario", "recommender", "HR@10", "NDCG@10", "precision@10", "recall@10"}}
-	for _, sc := range []Scenario{sum.NextOrder, sum.InSession, sum.Untuned, sum.AllRemembered, sum.NewOnly, sum.BuyAgain} {
+	for _, sc := range []Scenario{sum.NextOrder, sum.InSession, sum.Untuned, sum.NoDecay, sum.AllRemembered, sum.NewOnly, sum.BuyAgain} {
 		lines = append(lines, fmt.Sprintf("%s (%d customers):", sc.Name, sc.Users))
 		for _, m := range []RecMetrics{sc.Neighbours, sc.Popularity} {
 			lines = append(lines, fmt.Sprintf("  %-24s HR@10 %s  NDCG@10 %s", m.Name, ci(m.HR), ci(m.NDCG)))
@@ -657,14 +728,14 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 		Sections: append([]report.Section{{
 			Heading: "Recommendations: leave the last order out",
 			Text: []string{
-				"Each customer with two orders or more has their last order held out; every other order trains the neighbour table (FitNeighbours: asymmetric cosine c_ij / (n_i^α n_j^(1−α) + shrink) over orders, top 20 per item). " +
+				"Each customer with two orders or more has their last order held out; every other order trains the neighbour table (FitNeighbours: asymmetric cosine c_ij / (n_i^α n_j^(1−α) + shrink) over orders, top 20 per item; with a half-life, each order weighs 2^(−age/half-life) in c_ij and n_i, its age counted from the newest training order, so that the table follows what sells now). " +
 					"The recommender shows what the agent would: its profile remembers the 20 most recent distinct purchases; the 8 newest vote for their neighbours with weight 0.5 each, through models.NeighbourTable.Recommend as on the device; the 20 remembered are never shown, and the popularity list fills short lists. " +
 					"The popularity baseline shows the most-bought items (orders holding them, over the training orders) minus the same 20.",
 				"A hit is at least one item of the held-out order in the top 10. Remembered purchases can be a hit for neither method, so the targets are the order's other items: items never bought, and re-orders of items bought before the 20 most recent. " +
 					fmt.Sprintf("%d customers whose last order held only remembered purchases are not evaluated. ", test.noTarget) +
 					"In session, the first showable item of the order (in line order) is in view (weight 2, and 1 again as the newest view, as the agent counts it), 6 remembered purchases vote with it, and the order's other showable items are the targets.",
 				"The table's settings were chosen on a validation split carved from the training period: each customer's second-to-last order held out, the table fitted on the orders before the held-out ones, the grid below scored on the next-order scenario. The last orders were scored once, with the chosen setting refitted on every training order.",
-				"Other rows, for comparison: the previous table (symmetric cosine, shrink 10); the same table with all 20 remembered purchases voting (a change of the agent's rule: it scores 8); the previous protocol (never-bought items only, everything ever bought excluded, 20 purchases voting); and buy again (the customer's most often ordered items against popularity, the whole order as target, nothing excluded), which shows how much of a wholesale customer's next order is a re-order.",
+				"Other rows, for comparison: the previous table (symmetric cosine, shrink 10); the best table of the grid without time decay; the chosen table with all 20 remembered purchases voting (a change of the agent's rule: it scores 8); the previous protocol (never-bought items only, everything ever bought excluded, 20 purchases voting); and buy again (the customer's most often ordered items against popularity, the whole order as target, nothing excluded), which shows how much of a wholesale customer's next order is a re-order.",
 			},
 			Tables:  []report.Table{checksTable(checks), recTable, gridTable},
 			Figures: figs,

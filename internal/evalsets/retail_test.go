@@ -3,6 +3,7 @@ package evalsets
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -188,5 +189,29 @@ func TestRemembered(t *testing.T) {
 	want := []int{1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 3, 20, 21, 22, 23, 24, 25}
 	if !slices.Equal(got, want) {
 		t.Errorf("remembered %v, want %v", got, want)
+	}
+}
+
+// TestDecay checks the time decay's weights: one per training order, in the order of train, 1 for
+// the newest training order and halving every half-life back; none without a half-life.
+func TestDecay(t *testing.T) {
+	d := &retailData{codes: []string{"10000", "10001"}, customers: [][]invoice{
+		{{at: "2011-01-01 10:00:00", items: []int{0}}, {at: "2011-01-31 10:00:00", items: []int{1}}, {at: "2011-03-02 10:00", items: []int{0, 1}}},
+		{{at: "2011-02-15 10:00:00", items: []int{1}}},
+	}}
+	sp := splitOrders(d, 1) // trains on the first customer's first two orders and the other's only one
+	if sp.decay(0) != nil {
+		t.Error("weights without a half-life")
+	}
+	got := sp.decay(15)
+	want := []float64{0.125, 0.5, 1} // 45 days before 2011-02-15, 15 days before, 2011-02-15
+	if len(got) != len(sp.train) || len(got) != len(want) {
+		t.Fatalf("%d weights for %d training orders, want %d", len(got), len(sp.train), len(want))
+	}
+	for k := range want {
+		if math.Abs(got[k]-want[k]) > 1e-12 {
+			t.Errorf("weights %v, want %v", got, want)
+			break
+		}
 	}
 }

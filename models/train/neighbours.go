@@ -41,10 +41,16 @@ type NeighbourOptions struct {
 	// basket, which pairs everything with everything, counts as much as a small one in all; the
 	// MinSupport threshold still counts baskets.
 	InverseSize bool
-	MinSupport  int // pairs seen together in fewer baskets are dropped; 0 means 2
-	MaxBasket   int // baskets with more distinct items count for popularity only; 0 means 100
-	Popular     int // length of the popularity list; 0 means 100, negative means every item seen
-	Workers     int // parallel workers; 0 means GOMAXPROCS. The result does not depend on it.
+	// Weights, if not nil, holds one weight per basket (len(baskets) of them, each finite and ≥ 0),
+	// multiplied into the basket's contribution to c_ij and n_i (and Lift's N), on top of
+	// InverseSize's 1/|b|: a time decay, say, so that recent baskets weigh more. A basket of weight
+	// 0 counts for popularity only. MinSupport still counts baskets, and the popularity list is not
+	// weighed.
+	Weights    []float64
+	MinSupport int // pairs seen together in fewer baskets are dropped; 0 means 2
+	MaxBasket  int // baskets with more distinct items count for popularity only; 0 means 100
+	Popular    int // length of the popularity list; 0 means 100, negative means every item seen
+	Workers    int // parallel workers; 0 means GOMAXPROCS. The result does not depend on it.
 
 	Progress func(done, total int) // items done out of nItems
 }
@@ -69,7 +75,9 @@ type NeighbourOptions struct {
 // RecSys'13; at α = 1 it is the conditional-probability similarity of Deshpande & Karypis 2004,
 // "Item-based top-N recommendation algorithms", ACM TOIS 22(1)); InverseSize weighs each basket by
 // 1/|b|, as Deshpande & Karypis normalise customers' rows, so that the few very large
-// (wholesale) baskets do not make every pair in them look related.
+// (wholesale) baskets do not make every pair in them look related. Weights weighs baskets as the
+// caller wishes, e.g. by an exponential time decay 2^(−age/half-life) so that the table follows
+// what is bought now (seasonal ranges, new lines) more than what was bought a year ago.
 //
 // Each item keeps its K most similar items (ties broken by the smaller index), quantised to uint8
 // with one Scale over the whole table; a listed neighbour never quantises below 1, so that every
@@ -112,6 +120,16 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	if opt.Weights != nil {
+		if len(opt.Weights) != len(baskets) {
+			return nil, nil, errors.New("train: neighbours: Weights must hold one weight per basket")
+		}
+		for _, w := range opt.Weights {
+			if !(w >= 0 && w <= math.MaxFloat64) {
+				return nil, nil, errors.New("train: neighbours: Weights must be finite and ≥ 0")
+			}
+		}
+	}
 
 	// Deduplicate baskets into one flat array; count popularity over all of them and basket
 	// support n_i over the baskets used for pairs.
@@ -132,12 +150,15 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 		for _, it := range buf {
 			pop[it]++
 		}
-		if len(buf) < 2 || len(buf) > maxBasket {
+		if len(buf) < 2 || len(buf) > maxBasket || (opt.Weights != nil && opt.Weights[bi] == 0) {
 			continue
 		}
 		w := 1.0
 		if opt.InverseSize {
 			w = 1 / float64(len(buf))
+		}
+		if opt.Weights != nil {
+			w *= opt.Weights[bi]
 		}
 		for _, it := range buf {
 			flat = append(flat, int32(it))
@@ -258,23 +279,7 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 		return nil, nil, err
 	}
 
-	maxSim := 0.0
-	for _, s := range sims {
-		maxSim = math.Max(maxSim, s)
-	}
-	scale := float32(maxSim / 255)
-	nb := &models.Neighbours{K: uint16(K), Index: make([]byte, 2*nItems*K),
-		Weight: make([]byte, nItems*K), Scale: scale}
-	for k, j := range idx {
-		u := uint16(0xFFFF)
-		if j >= 0 {
-			u = uint16(j)
-			q := math.Round(sims[k] / float64(scale))
-			nb.Weight[k] = byte(math.Max(1, math.Min(255, q)))
-		}
-		nb.Index[2*k] = byte(u)
-		nb.Index[2*k+1] = byte(u >> 8)
-	}
+	nb := QuantiseNeighbours(idx, sims, K)
 
 	order := make([]int, 0, nItems)
 	for i, p := range pop {
@@ -295,6 +300,32 @@ func FitNeighbours(ctx context.Context, baskets [][]int, nItems, K int, opt Neig
 		popular[k] = uint16(i)
 	}
 	return nb, popular, nil
+}
+
+// QuantiseNeighbours packs ranked neighbour lists into a table: idx holds items×K neighbour
+// indices (K per item, best first, −1 for padding) and sims their similarities (≥ 0). Similarities
+// are quantised to uint8 with one Scale over the whole table (the largest maps to 255), and a listed
+// neighbour never quantises below 1, so that every listed item has a positive weight.
+func QuantiseNeighbours(idx []int32, sims []float64, K int) *models.Neighbours {
+	nItems := len(idx) / K
+	maxSim := 0.0
+	for _, s := range sims {
+		maxSim = math.Max(maxSim, s)
+	}
+	scale := float32(maxSim / 255)
+	nb := &models.Neighbours{K: uint16(K), Index: make([]byte, 2*nItems*K),
+		Weight: make([]byte, nItems*K), Scale: scale}
+	for k, j := range idx {
+		u := uint16(0xFFFF)
+		if j >= 0 {
+			u = uint16(j)
+			q := math.Round(sims[k] / float64(scale))
+			nb.Weight[k] = byte(math.Max(1, math.Min(255, q)))
+		}
+		nb.Index[2*k] = byte(u)
+		nb.Index[2*k+1] = byte(u >> 8)
+	}
+	return nb
 }
 
 // neighbourList decodes item i's neighbours from the table: item indices and similarities.

@@ -306,3 +306,50 @@ func TestFitNeighboursInverseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestFitNeighboursWeights(t *testing.T) {
+	// 0 and 1 meet in 3 baskets, 0 and 2 in 4. Unweighted, 2 is 0's closest item (4/√(7·4) >
+	// 3/√(7·3)); with the four {0, 2} baskets weighing 0.25 each (old orders under a time decay),
+	// c_02 = 1, n_0 = 4, n_2 = 1 and 1 is (3/√(4·3) > 1/√(4·1)); at weight 0 they count for
+	// popularity only.
+	var baskets [][]int
+	for range 3 {
+		baskets = append(baskets, []int{0, 1})
+	}
+	for range 4 {
+		baskets = append(baskets, []int{0, 2})
+	}
+	weights := func(w float64) []float64 { return []float64{1, 1, 1, w, w, w, w} }
+	opt := NeighbourOptions{Shrink: -1, MinSupport: 1}
+	plain, _, err := FitNeighbours(context.Background(), baskets, 3, 2, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		w    float64
+		want []int
+	}{{1, []int{2, 1}}, {0.25, []int{1, 2}}, {0, []int{1}}} {
+		o := opt
+		o.Weights = weights(c.w)
+		nb, popular, err := FitNeighbours(context.Background(), baskets, 3, 2, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if js, _ := neighbourList(nb, 0); !slices.Equal(js, c.want) {
+			t.Errorf("weight %g: neighbours of 0 %v, want %v", c.w, js, c.want)
+		}
+		if !slices.Equal(popular, []uint16{0, 2, 1}) {
+			t.Errorf("weight %g: popular %v, want basket counts [0 2 1]", c.w, popular)
+		}
+		if c.w == 1 && (!bytes.Equal(nb.Index, plain.Index) || !bytes.Equal(nb.Weight, plain.Weight)) {
+			t.Error("weights of 1 give a different table from no weights")
+		}
+	}
+	for _, w := range [][]float64{{1, 1}, weights(-1), weights(math.NaN()), weights(math.Inf(1))} {
+		o := opt
+		o.Weights = w
+		if _, _, err := FitNeighbours(context.Background(), baskets, 3, 2, o); err == nil {
+			t.Errorf("Weights %v accepted", w)
+		}
+	}
+}
