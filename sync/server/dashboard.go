@@ -561,6 +561,7 @@ func (c *campaignView) layout(variants []string, h *history) error {
 	for i, v := range variants {
 		arms[i+1].Name = v
 	}
+	batches := make([]int64, len(arms))
 	for _, cell := range c.Cells {
 		i := 0
 		if cell.Variant != "" {
@@ -569,8 +570,18 @@ func (c *campaignView) layout(variants []string, h *history) error {
 		arms[i].Visitors += cell.Exposures
 		arms[i].Conversions += min(cell.Conversions, cell.Exposures) // conversions are attributed: never more than exposures
 		arms[i].Revenue += cell.Revenue
+		arms[i].Units += cell.Moments
+		arms[i].RevenueSq += cell.RevenueSq
+		arms[i].VisitorsSq += cell.ExposuresSq
+		arms[i].RevenueVisitors += cell.RevenueExposures
+		batches[i] += cell.Batches
 		c.Exposures += cell.Exposures
 		c.Conversions += min(cell.Conversions, cell.Exposures)
+	}
+	for i := range arms {
+		if arms[i].Units != batches[i] { // some batches were stored before the moments were kept
+			arms[i].Units = 0
+		}
 	}
 	c.all, c.hasHoldout = arms, arms[0].Visitors > 0
 	if !c.hasHoldout {

@@ -367,11 +367,13 @@ func statsServer(t testing.TB) http.Handler {
 	}
 	clock = now
 	var batches []*wire.Batch
+	// Ten batches per arm, each with a tenth of the exposures and conversions and a share of the
+	// revenue from 0.5 to 1.5 tenths (the same total): revenue varies between batches, as it does.
 	arm := func(campaign, variant string, exposures, conversions int, revenue float64) {
-		for range 10 {
+		for k := range 10 {
 			batches = append(batches, &wire.Batch{ID: batchID(len(batches) + 1), Site: "shop", Bundle: 1, Day: today,
 				Cells: []wire.Cell{{Campaign: campaign, Variant: variant, Exposures: uint32(exposures / 10),
-					Conversions: uint32(conversions / 10), Revenue: revenue / 10}}})
+					Conversions: uint32(conversions / 10), Revenue: revenue / 10 * (0.5 + float64(k)/9)}}})
 		}
 	}
 	arm("lift", "", 2000, 100, 5000)
@@ -397,10 +399,13 @@ func TestDashboardStatistics(t *testing.T) {
 		count    map[string]int
 	}{
 		{campaign: "lift", want: []string{"Each variant against the control", "Incrementality against the holdout",
-			"&#43;5.00 pt", "&#43;100.0 %", // html/template writes + as &#43; "incremental conversions", "No sample ratio mismatch", "always-valid", "Bayesian 95 % CI",
-			"5.00", // revenue per exposure of B: 45,000 / 9,000
+			"&#43;5.00 pt", "&#43;100.0 %", // html/template writes + as &#43;
+			"incremental conversions", "No sample ratio mismatch", "always-valid", "Bayesian",
+			"5.00 (3.96 – 6.04)", // revenue per exposure of B: 45,000 / 9,000, ± 1.96 × 0.53
+			"&#43;2.50",          // … 2.50 more than the holdout's
 		}, count: map[string]int{
-			`<span class="sig">`:        2 + 1 + 1, // B fixed and sequential, the lift's fixed test; and no more:
+			// B fixed and sequential, the lift's fixed test, B's revenue and the lift's revenue; and no more:
+			`<span class="sig">`:        2 + 1 + 1 + 1 + 1,
 			`<svg class="chart forest"`: 1,
 			`<path class="ci s`:         3 * 3, // A, B and the pooled lift, three methods each
 			`class="problem"`:           0,

@@ -29,8 +29,10 @@ type statsView struct {
 	SeqWins    int           // of them, those the always-valid test finds different
 	FixedWins  int           // … and the fixed-horizon test
 	Intervals  template.HTML // the forest plot of the differences
-	Revenue    template.HTML // revenue per visitor, per arm
+	Revenue    template.HTML // revenue per visitor, per arm, with its interval where known
 	HasRevenue bool          // some arm reported revenue
+	RevRows    []revenueRow  // revenue per exposure against the control
+	RevFamily  int           // comparisons Holm adjusts for
 	SRM        srmView
 	Lift       *liftView // against the holdout, when one is reported
 }
@@ -48,14 +50,26 @@ type statRow struct {
 	Exposures                          int64
 }
 
+// revenueRow is one arm's revenue per exposure: the mean and its interval, and against the control
+// the difference, its interval, the Holm-adjusted p-value and the chance to beat the control.
+type revenueRow struct {
+	Name, Mean, MeanCI string
+	Control, Compared  bool
+	Diff, DiffCI, P    string
+	Beats              string
+	Significant        bool
+	Missing            string // why there is no interval
+}
+
 // liftView is the campaign's incrementality: every variant pooled against the holdout.
 type liftView struct {
 	Treated, Holdout                      int64 // exposures
 	Abs, AbsCI, Rel, RelCI, SeqCI, SeqP   string
 	SeqSignificant                        bool
 	Conversions, ConversionsCI, RevenueUp string
+	RevenueCI, RevenueP                   string // RevenueCI says "no interval" without the moments
 	P                                     string
-	Significant                           bool
+	Significant, RevenueSignificant       bool
 }
 
 // srmView is the sample-ratio-mismatch check against the split the published bundles asked for.
@@ -202,21 +216,63 @@ func (c *campaignView) detail(h *history, start, end time.Time, suppressed int, 
 			return err
 		}
 	}
+	bars := revenue(sv, arms, c.control)
+	sv.Revenue, err = svgchart.HBars{Title: "Revenue per exposure of " + c.ID + " per variant", Bars: bars,
+		Format: func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }}.Render()
+	return err
+}
+
+// revenue fills the revenue rows of sv (Holm-adjusted across the comparisons with the control)
+// and returns the chart's bars, each with the 95 % interval of its mean where the moments are known.
+func revenue(sv *statsView, arms []stats.Arm, control int) []svgchart.Bar {
+	z := distuv.UnitNormal.Quantile(1 - dashAlpha/2)
 	var bars []svgchart.Bar
+	var ps []float64
+	var diffs []int // rows with a difference, in the order of ps
 	for i, a := range arms {
 		if a.Visitors == 0 {
 			continue
 		}
-		class := ""
-		if i == c.control {
-			class = "control"
-		}
-		bars = append(bars, svgchart.Bar{Label: a.Name, Value: a.RevenuePerVisitor(), Class: class, Text: money(a.RevenuePerVisitor())})
 		sv.HasRevenue = sv.HasRevenue || a.Revenue != 0
+		m := a.RevenuePerVisitor()
+		row := revenueRow{Name: a.Name, Control: i == control, Mean: money(m), MeanCI: "—", Diff: "—", DiffCI: "—", P: "—", Beats: "—"}
+		bar := svgchart.Bar{Label: a.Name, Value: m, Text: money(m)}
+		if i == control {
+			bar.Class = "control"
+		}
+		if v, err := a.RevenueVariance(); err == nil {
+			lo, hi := m-z*math.Sqrt(v), m+z*math.Sqrt(v)
+			row.MeanCI = money(lo) + " – " + money(hi)
+			bar.Lo, bar.Hi, bar.Interval = lo, hi, true
+			bar.Text = money(m) + " (" + row.MeanCI + ")"
+		} else {
+			row.Missing = "batches stored before revenue moments were kept, or fewer than 2"
+		}
+		if i != control && control >= 0 {
+			if d, err := stats.DiffRevenue(a, arms[control], dashLevel); err == nil {
+				row.Compared = true
+				row.Diff, row.DiffCI = signed(d.Estimate), money(d.Lo)+" – "+money(d.Hi)
+				row.Beats = svgchart.Percent(d.ProbPositive())
+				ps = append(ps, d.P)
+				diffs = append(diffs, len(sv.RevRows))
+			}
+		}
+		sv.RevRows = append(sv.RevRows, row)
+		bars = append(bars, bar)
 	}
-	sv.Revenue, err = svgchart.HBars{Title: "Revenue per exposure of " + c.ID + " per variant", Bars: bars,
-		Format: func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }}.Render()
-	return err
+	sv.RevFamily = len(ps)
+	for k, p := range stats.Holm(ps) {
+		r := &sv.RevRows[diffs[k]]
+		r.P, r.Significant = pval(p), p < dashAlpha
+	}
+	return bars
+}
+
+func signed(v float64) string {
+	if v >= 0 {
+		return "+" + money(v)
+	}
+	return money(v)
 }
 
 func shortPts(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + " pt" }
@@ -236,10 +292,19 @@ func relPct(rel float64, control stats.Arm) string {
 func lift(arms []stats.Arm, groups *[]svgchart.ForestGroup, full bool) *liftView {
 	hold := arms[0]
 	treated := stats.Arm{Name: "all variants"}
+	known := true
 	for _, a := range arms[1:] {
 		treated.Visitors += a.Visitors
 		treated.Conversions += a.Conversions
 		treated.Revenue += a.Revenue
+		treated.Units += a.Units
+		treated.RevenueSq += a.RevenueSq
+		treated.VisitorsSq += a.VisitorsSq
+		treated.RevenueVisitors += a.RevenueVisitors
+		known = known && (a.Units > 0 || a.Visitors == 0)
+	}
+	if !known {
+		treated.Units = 0
 	}
 	if treated.Visitors == 0 || hold.Visitors == 0 {
 		return nil
@@ -252,7 +317,11 @@ func lift(arms []stats.Arm, groups *[]svgchart.ForestGroup, full bool) *liftView
 	l := &liftView{Treated: treated.Visitors, Holdout: hold.Visitors, Abs: pts(d.Estimate), AbsCI: pts(d.Lo) + " – " + pts(d.Hi),
 		P: pIs(d.P), Significant: d.P < dashAlpha, Rel: relPct(d.Relative, hold), RelCI: "—",
 		Conversions: strconv.FormatFloat(d.Estimate*n, 'f', 1, 64), ConversionsCI: strconv.FormatFloat(d.Lo*n, 'f', 1, 64) + " – " + strconv.FormatFloat(d.Hi*n, 'f', 1, 64),
-		RevenueUp: money((treated.RevenuePerVisitor() - hold.RevenuePerVisitor()) * n)}
+		RevenueUp: money((treated.RevenuePerVisitor() - hold.RevenuePerVisitor()) * n), RevenueCI: "no interval"}
+	if rd, err := stats.DiffRevenue(treated, hold, dashLevel); err == nil {
+		l.RevenueCI = "95 % CI " + money(rd.Lo*n) + " – " + money(rd.Hi*n)
+		l.RevenueP, l.RevenueSignificant = pIs(rd.P), rd.P < dashAlpha
+	}
 	if pc := hold.Rate(); pc > 0 {
 		l.RelCI = relPct(d.Lo/pc, hold) + " – " + relPct(d.Hi/pc, hold)
 	}

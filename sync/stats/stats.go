@@ -17,6 +17,11 @@ type Arm struct {
 	Visitors    int64
 	Conversions int64
 	Revenue     float64
+	// Revenue's second moments over Units independent units (a device's learning batch): for each
+	// unit's revenue y and visitors n, RevenueSq = Σy², VisitorsSq = Σn², RevenueVisitors = Σy·n.
+	// With them DiffRevenue has a variance; Units 0 means they are unknown.
+	Units                                  int64
+	RevenueSq, VisitorsSq, RevenueVisitors float64
 }
 
 // Validate refuses aggregates no counting could produce.
@@ -104,6 +109,7 @@ type Diff struct {
 	Lo, Hi   float64 // interval at the level asked for
 	P        float64 // two-sided p-value of "no difference"
 	Relative float64 // Estimate / rate(control); 0 when control has no conversion
+	SE       float64 // the estimate's standard error, where it is one (DiffRevenue)
 }
 
 // DiffProportions is the fixed-horizon comparison of two rates: a Wald interval on the difference

@@ -82,3 +82,41 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Errorf("err = %v, want a refusal naming the newer schema", err)
 	}
 }
+
+// TestMigrationFromVersion3: cells stored before the revenue moments were kept (schema 3) keep
+// their sums after the migration to 4, with moments 0, so that the report tells which batches
+// the moments cover; batches ingested afterwards add theirs.
+func TestMigrationFromVersion3(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, store.Config{Dir: dir})
+	if _, err := s.Ingest(ctx, []*wire.Batch{batch(1, cell("c", "A", 3, 1, 10))}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	raw, err := sql.Open("sqlite", filepath.Join(dir, store.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{"DELETE FROM schema_migrations WHERE version = 4", "ALTER TABLE cells DROP COLUMN revenue_sq",
+		"ALTER TABLE cells DROP COLUMN exposures_sq", "ALTER TABLE cells DROP COLUMN revenue_exposures", "ALTER TABLE cells DROP COLUMN moments"} {
+		if _, err := raw.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	raw.Close()
+	s = open(t, store.Config{Dir: dir})
+	defer s.Close()
+	if _, err := s.Ingest(ctx, []*wire.Batch{batch(2, cell("c", "A", 2, 1, 4))}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Report(ctx, store.ReportQuery{Site: "shop", From: today, To: today, K: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.ReportCell{Campaign: "c", Variant: "A", Segment: "seg", Batches: 2, Exposures: 5, Conversions: 2, Revenue: 14,
+		RevenueSq: 16, ExposuresSq: 4, RevenueExposures: 8, Moments: 1}
+	if len(r.Cells) != 1 || r.Cells[0] != want {
+		t.Errorf("report %+v, want %+v", r.Cells, want)
+	}
+}

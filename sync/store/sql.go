@@ -179,7 +179,20 @@ func (a cellKey) compare(b cellKey) int {
 type cellSum struct {
 	batches, exposures, conversions int64
 	revenue                         float64
-	last                            int // 1 + the index of the last batch counted in batches
+	last                            int     // 1 + the index of the last batch counted in batches
+	moments                                 // over the batches before last
+	y, n                            float64 // the last batch's revenue and exposures in the cell
+}
+
+// moments are the second moments of per-batch revenue y and exposures n (migration 0004).
+type moments struct{ yy, nn, yn float64 }
+
+// flush adds the last batch's totals to the moments.
+func (cs *cellSum) flush() {
+	cs.yy += cs.y * cs.y
+	cs.nn += cs.n * cs.n
+	cs.yn += cs.y * cs.n
+	cs.y, cs.n = 0, 0
 }
 
 type dayKey struct {
@@ -264,16 +277,20 @@ func (s *db) ingestTx(ctx context.Context, batches []*wire.Batch, first []int) (
 				cells[k] = cs
 			}
 			if cs.last != i+1 { // a batch counts once per cell, even if it lists the cell twice
+				cs.flush()
 				cs.batches++
 				cs.last = i + 1
 			}
 			cs.exposures += int64(c.Exposures)
 			cs.conversions += int64(c.Conversions)
 			cs.revenue += c.Revenue
+			cs.y += c.Revenue
+			cs.n += float64(c.Exposures)
 		}
 	}
 	ckeys := make([]cellKey, 0, len(cells))
-	for k := range cells {
+	for k, cs := range cells {
+		cs.flush()
 		ckeys = append(ckeys, k)
 	}
 	slices.SortFunc(ckeys, cellKey.compare)
@@ -300,11 +317,16 @@ func (s *db) ingestTx(ctx context.Context, batches []*wire.Batch, first []int) (
 
 const (
 	insertBatch = `INSERT INTO batches (id, site, day) VALUES ($1, $2, $3) ON CONFLICT (day, id) DO NOTHING`
-	upsertCell  = `INSERT INTO cells (site, campaign, variant, segment, bundle, day, batches, exposures, conversions, revenue)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (site, campaign, variant, segment, bundle, day) DO UPDATE SET
+	upsertCell  = `INSERT INTO cells (site, campaign, variant, segment, bundle, day, batches, exposures, conversions, revenue,
+  revenue_sq, exposures_sq, revenue_exposures, moments)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $7)
+ON CONFLICT (site, campaign, variant, segment, bundle, day) DO UPDATE SET` + addCellMoments
+	// addCellMoments adds a cell's new sums to its row, for both ingest paths.
+	addCellMoments = `
   batches = cells.batches + excluded.batches, exposures = cells.exposures + excluded.exposures,
-  conversions = cells.conversions + excluded.conversions, revenue = cells.revenue + excluded.revenue`
+  conversions = cells.conversions + excluded.conversions, revenue = cells.revenue + excluded.revenue,
+  revenue_sq = cells.revenue_sq + excluded.revenue_sq, exposures_sq = cells.exposures_sq + excluded.exposures_sq,
+  revenue_exposures = cells.revenue_exposures + excluded.revenue_exposures, moments = cells.moments + excluded.moments`
 	upsertDay = `INSERT INTO ingest_days (site, day, batches, cells, dropped) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (site, day) DO UPDATE SET batches = ingest_days.batches + excluded.batches,
   cells = ingest_days.cells + excluded.cells, dropped = ingest_days.dropped + excluded.dropped`
@@ -357,7 +379,7 @@ func (s *db) upsertEach(ctx context.Context, tx *sql.Tx, ckeys []cellKey, cells 
 	for _, k := range ckeys {
 		v := cells[k]
 		if _, err := cellStmt.ExecContext(ctx, k.site, k.campaign, k.variant, k.segment, k.bundle, k.day,
-			v.batches, v.exposures, v.conversions, v.revenue); err != nil {
+			v.batches, v.exposures, v.conversions, v.revenue, v.yy, v.nn, v.yn); err != nil {
 			return fmt.Errorf("upsert cell: %w", err)
 		}
 	}
@@ -383,15 +405,19 @@ new AS (INSERT INTO batches (id, site, day) SELECT id, site, day FROM b ORDER BY
         ON CONFLICT (day, id) DO NOTHING RETURNING id),
 c AS (SELECT * FROM unnest($7::bytea[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::float8[])
       AS c(bid, campaign, variant, segment, exposures, conversions, revenue)),
-agg AS (SELECT b.site, c.campaign, c.variant, c.segment, b.bundle, b.day, count(DISTINCT c.bid) AS batches,
-          sum(c.exposures) AS exposures, sum(c.conversions) AS conversions, sum(c.revenue) AS revenue
-        FROM c JOIN new ON new.id = c.bid JOIN b ON b.id = c.bid
-        GROUP BY b.site, c.campaign, c.variant, c.segment, b.bundle, b.day),
-ins_cells AS (INSERT INTO cells (site, campaign, variant, segment, bundle, day, batches, exposures, conversions, revenue)
+cb AS (SELECT c.bid, c.campaign, c.variant, c.segment, sum(c.exposures) AS n, sum(c.conversions) AS conversions,
+          sum(c.revenue) AS y
+        FROM c JOIN new ON new.id = c.bid GROUP BY c.bid, c.campaign, c.variant, c.segment),
+agg AS (SELECT b.site, cb.campaign, cb.variant, cb.segment, b.bundle, b.day, count(*) AS batches,
+          sum(cb.n) AS exposures, sum(cb.conversions) AS conversions, sum(cb.y) AS revenue,
+          sum(cb.y * cb.y) AS revenue_sq, sum(CAST(cb.n AS float8) * cb.n) AS exposures_sq, sum(cb.y * CAST(cb.n AS float8)) AS revenue_exposures,
+          count(*) AS moments
+        FROM cb JOIN b ON b.id = cb.bid
+        GROUP BY b.site, cb.campaign, cb.variant, cb.segment, b.bundle, b.day),
+ins_cells AS (INSERT INTO cells (site, campaign, variant, segment, bundle, day, batches, exposures, conversions, revenue,
+          revenue_sq, exposures_sq, revenue_exposures, moments)
         SELECT * FROM agg ORDER BY site, campaign, variant, segment, bundle, day
-        ON CONFLICT (site, campaign, variant, segment, bundle, day) DO UPDATE SET
-          batches = cells.batches + excluded.batches, exposures = cells.exposures + excluded.exposures,
-          conversions = cells.conversions + excluded.conversions, revenue = cells.revenue + excluded.revenue),
+        ON CONFLICT (site, campaign, variant, segment, bundle, day) DO UPDATE SET` + addCellMoments + `),
 ins_days AS (INSERT INTO ingest_days (site, day, batches, cells, dropped)
         SELECT b.site, b.day, count(*), sum(b.ncells), sum(b.dropped) FROM b JOIN new ON new.id = b.id
         GROUP BY b.site, b.day ORDER BY b.site, b.day
@@ -526,7 +552,7 @@ func (s *db) Report(ctx context.Context, q ReportQuery) (*Report, error) {
 		return nil, fmt.Errorf("store: report: k-anonymity threshold %d, want at least 1", q.K)
 	}
 	rows, err := s.sql.QueryContext(ctx, `SELECT campaign, variant, segment, CAST(SUM(batches) AS BIGINT), CAST(SUM(exposures) AS BIGINT),
-  CAST(SUM(conversions) AS BIGINT), SUM(revenue)
+  CAST(SUM(conversions) AS BIGINT), SUM(revenue), SUM(revenue_sq), SUM(exposures_sq), SUM(revenue_exposures), CAST(SUM(moments) AS BIGINT)
 FROM cells WHERE site = $1 AND day >= $2 AND day <= $3 AND ($4 = '' OR campaign = $4)
 GROUP BY campaign, variant, segment ORDER BY campaign, variant, segment`, q.Site, int64(q.From), int64(q.To), q.Campaign)
 	if err != nil {
@@ -536,7 +562,8 @@ GROUP BY campaign, variant, segment ORDER BY campaign, variant, segment`, q.Site
 	r := &Report{Cells: []ReportCell{}}
 	for rows.Next() {
 		var c ReportCell
-		if err := rows.Scan(&c.Campaign, &c.Variant, &c.Segment, &c.Batches, &c.Exposures, &c.Conversions, &c.Revenue); err != nil {
+		if err := rows.Scan(&c.Campaign, &c.Variant, &c.Segment, &c.Batches, &c.Exposures, &c.Conversions, &c.Revenue,
+			&c.RevenueSq, &c.ExposuresSq, &c.RevenueExposures, &c.Moments); err != nil {
 			return nil, fmt.Errorf("store: report: %w", err)
 		}
 		if c.Batches < q.K {

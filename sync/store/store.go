@@ -151,6 +151,13 @@ type ReportCell struct {
 	Exposures   int64   `json:"exposures"`
 	Conversions int64   `json:"conversions"`
 	Revenue     float64 `json:"revenue"`
+	// The second moments of each batch's revenue y and exposures n in the cell, summed: Σy², Σn²,
+	// Σy·n, over Moments batches (fewer than Batches when some were stored before these sums were
+	// kept, and then revenue gets no interval). A device's batch is the unit of the variance.
+	RevenueSq        float64 `json:"revenue_sq"`
+	ExposuresSq      float64 `json:"exposures_sq"`
+	RevenueExposures float64 `json:"revenue_exposures"`
+	Moments          int64   `json:"moments"`
 }
 
 // FedUpdate is the sum of the stored updates to one federated model of one bundle version, over

@@ -100,9 +100,13 @@ func TestIngestExactlyOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The moments are per batch: A's batches carry (n, y) = (3, 10), (2, 0) and, its cell listed
+		// twice, (1+1, 0+2); B's (5, 7.5) and (1, 1).
 		want := []store.ReportCell{
-			{Campaign: "c", Variant: "A", Segment: "seg", Batches: 3, Exposures: 7, Conversions: 2, Revenue: 12},
-			{Campaign: "c", Variant: "B", Segment: "seg", Batches: 2, Exposures: 6, Conversions: 3, Revenue: 8.5},
+			{Campaign: "c", Variant: "A", Segment: "seg", Batches: 3, Exposures: 7, Conversions: 2, Revenue: 12,
+				RevenueSq: 100 + 0 + 4, ExposuresSq: 9 + 4 + 4, RevenueExposures: 30 + 0 + 4, Moments: 3},
+			{Campaign: "c", Variant: "B", Segment: "seg", Batches: 2, Exposures: 6, Conversions: 3, Revenue: 8.5,
+				RevenueSq: 56.25 + 1, ExposuresSq: 25 + 1, RevenueExposures: 37.5 + 1, Moments: 2},
 		}
 		if fmt.Sprint(r.Cells) != fmt.Sprint(want) || r.Suppressed != 0 {
 			t.Errorf("report = %+v, want %+v", r, want)
