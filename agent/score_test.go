@@ -167,6 +167,14 @@ func TestRecommendations(t *testing.T) {
 		{"bought in an earlier session", []at{{0, []wire.Event{arrive(wire.ChannelDirect), buy(10, wire.Line{Item: s(1)}, wire.Line{Item: s(11)})}},
 			{day, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes")}}}, 5,
 			[]string{s(2), s(3), s(4), s(10), s(9)}}, // 4 comes from the bought 1 (weight 0.5)
+		// Every remembered purchase votes, not only the 8 newest: 0, the oldest of 9, brings 1
+		// (0.5·1, plus 0.5·0.25 from 10), 2 (0.5·0.5) and 3 (0.5·0.25); the others' neighbours are
+		// all bought.
+		{"every remembered purchase votes", []at{{0, []wire.Event{arrive(wire.ChannelDirect), buy(10, wire.Line{Item: s(0)})}},
+			{day, []wire.Event{arrive(wire.ChannelDirect), buy(10, wire.Line{Item: s(4)}, wire.Line{Item: s(5)}, wire.Line{Item: s(6)},
+				wire.Line{Item: s(7)}, wire.Line{Item: s(8)}, wire.Line{Item: s(9)}, wire.Line{Item: s(10)}, wire.Line{Item: s(11)})}},
+			{2 * day, []wire.Event{arrive(wire.ChannelDirect)}}}, 3,
+			[]string{s(1), s(2), s(3)}},
 		// Item 11 has one neighbour (0) and padding: the rest comes from the popularity list.
 		{"padding", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(11), "socks")}}}, 3, []string{s(0), s(10), s(9)}},
 	} {

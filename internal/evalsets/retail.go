@@ -147,15 +147,17 @@ type recUser struct {
 
 // The agent's profile and ranking rule, mirrored: agent/profile.go remembers the maxBought = 20
 // most recent distinct purchases (a re-bought item becomes the newest), and agent/score.go's
-// recommend scores the neighbours of at most maxRecent = 8 items (the product in view with
-// weight 2, then the viewed products, newest first, from weight 1, then the remembered purchases,
-// newest first, with weight 0.5 each) and never shows a remembered purchase, an item seen this
-// session or the one in view. A product view is remembered as viewed too, so the product in view
-// also comes back as the newest view. TestAgentMirror replays customers through the real agent
-// and checks that it shows exactly what this evaluation scores.
+// recommend scores the neighbours of at most maxRecent = 8 items looked at (the product in view
+// with weight 2, then the viewed products, newest first, from weight 1) and of the remembered
+// purchases (newest first, with weight 0.5 each), maxVoters = 20 items in all, and never shows a
+// remembered purchase, an item seen this session or the one in view. A product view is remembered as viewed too, so the
+// product in view also comes back as the newest view. TestAgentMirror replays customers through
+// the real agent and checks that it shows exactly what this evaluation scores.
 const (
-	agentBought  = 20
-	agentRecent  = 8
+	agentBought = 20
+	agentVoters = 20
+	// prevRecent is the agent's previous rule: at most 8 items voted, purchases included.
+	prevRecent   = 8
 	inViewWeight = 2
 	viewedWeight = 1
 	boughtWeight = 0.5
@@ -189,14 +191,14 @@ type retailSplit struct {
 	histories [][][]int
 	days      [][]float64 // the histories' order dates, in days since 1970-01-01
 	// next asks for the held-out order from the purchases alone, as the agent on a page with no
-	// product in view: the 8 newest remembered purchases vote; the 20 remembered are excluded; the
+	// product in view: the 20 remembered purchases vote and are excluded; the
 	// targets are the order's items the agent may show (the others cannot be hits for any method).
 	next []recUser
 	// session is the device's usual moment: the first showable item of the held-out order (in line
 	// order) is in view; the order's other showable items are the targets (two or more needed).
 	session []recUser
-	// next20 is next with all 20 remembered purchases voting (a change of the agent's rule).
-	next20 []recUser
+	// next8 is next with the agent's previous rule: only the 8 newest remembered purchases vote.
+	next8 []recUser
 	// newOnly is the previous protocol: the 20 newest distinct purchases vote, everything ever
 	// bought is excluded and the targets are the items the customer had never bought.
 	newOnly []recUser
@@ -254,13 +256,13 @@ func splitOrders(d *retailData, back int) *retailSplit {
 		if len(target) == 0 {
 			sp.noTarget++
 		} else {
-			sp.next = append(sp.next, recUser{recent: recent[:min(agentRecent, len(recent))], exclude: bought, target: target})
-			sp.next20 = append(sp.next20, recUser{recent: recent, exclude: bought, target: target})
+			sp.next = append(sp.next, recUser{recent: recent, exclude: bought, target: target})
+			sp.next8 = append(sp.next8, recUser{recent: recent[:min(prevRecent, len(recent))], exclude: bought, target: target})
 		}
 		if len(target) >= 2 {
 			first := target[0]
 			r := []models.Weighted{{Item: first, Weight: inViewWeight}, {Item: first, Weight: viewedWeight}}
-			r = append(r, recent[:min(agentRecent-len(r), len(recent))]...)
+			r = append(r, recent[:min(agentVoters-len(r), len(recent))]...)
 			sp.session = append(sp.session, recUser{recent: r, exclude: append(slices.Clip(bought), first), target: target[1:]})
 		}
 
@@ -565,7 +567,7 @@ type RetailSummary struct {
 	Untuned          Scenario       `json:"next_order_untuned_table"`
 	NoDecayChosen    Setting        `json:"chosen_without_time_decay"`
 	NoDecay          Scenario       `json:"next_order_without_time_decay"`
-	AllRemembered    Scenario       `json:"next_order_all_20_purchases"`
+	PreviousRule     Scenario       `json:"next_order_8_newest_purchases"`
 	NewOnly          Scenario       `json:"new_items_only"`
 	BuyAgain         Scenario       `json:"buy_again"`
 	Value            *translog.Fit  `json:"value"`
@@ -577,8 +579,8 @@ type RetailSummary struct {
 // neighbour table's settings are chosen on a validation split carved from the training period
 // (each customer's second-to-last order), then refitted on every training order and scored once
 // on the last orders. The issue's target is HR@10 at least twice the popularity baseline's; with
-// the agent's rule it is missed (about 1.5× for the next order, 1.9× in session) and reported as
-// a known miss, with floors that guard against regressions.
+// the agent's rule it is missed for the next order (about 1.6×, reported as a known miss) and met
+// in session (2.0×), with floors that guard against regressions.
 func Retail(ctx context.Context, opt Options) (*Result, error) {
 	path, err := file(opt, "online-retail", "online_retail.csv.gz")
 	if err != nil {
@@ -631,7 +633,7 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 		{&sum.InSession, "in session: one item of the order in view", test.session, nbRec},
 		{&sum.Untuned, "next order, previous table (cosine α 0.5, shrink 10)", test.next, neighbourRecommender(untuned, popular, nItems)},
 		{&sum.NoDecay, "next order, best table without time decay (" + sum.NoDecayChosen.String() + ")", test.next, neighbourRecommender(undecayed, popular, nItems)},
-		{&sum.AllRemembered, "next order, all 20 remembered purchases voting (not the agent's rule)", test.next20, nbRec},
+		{&sum.PreviousRule, "next order, the agent's previous rule: only the 8 newest remembered purchases vote", test.next8, nbRec},
 		{&sum.NewOnly, "previous protocol: never-bought items only, 20 purchases voting", test.newOnly, nbRec},
 		{&sum.BuyAgain, "buy again: the customer's most-bought items, whole order, nothing excluded", test.again, againRecommender(popular, nItems)},
 	} {
@@ -659,7 +661,7 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 		100*float64(test.reorders)/float64(test.targets))
 	next := atLeast("HR@10 neighbours / popularity, next order", ratio(sum.NextOrder), 2)
 	if !next.Pass {
-		next.Known = fmt.Sprintf("with the agent's rule (the 8 newest purchases vote, the 20 remembered are excluded) the best table of the validation grid reaches %.2f× on the validation orders; ", bestRatio) + reorders
+		next.Known = fmt.Sprintf("with the agent's rule (the 20 remembered purchases vote and are excluded) the best table of the validation grid reaches %.2f× on the validation orders; ", bestRatio) + reorders
 	}
 	session := atLeast("HR@10 neighbours / popularity, in session", ratio(sum.InSession), 2)
 	if !session.Pass {
@@ -668,8 +670,8 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	checks := []Check{
 		next,
 		session,
-		atLeast("HR@10 neighbours / popularity, next order (regression floor)", ratio(sum.NextOrder), 1.2),
-		atLeast("HR@10 neighbours / popularity, in session (regression floor)", ratio(sum.InSession), 1.6),
+		atLeast("HR@10 neighbours / popularity, next order (regression floor)", ratio(sum.NextOrder), 1.5),
+		atLeast("HR@10 neighbours / popularity, in session (regression floor)", ratio(sum.InSession), 1.8),
 		atLeast("HR@10 tuned table / previous table, next order (validation-chosen setting holds on the test orders)",
 			sum.NextOrder.Neighbours.HR.Estimate/sum.Untuned.Neighbours.HR.Estimate, 1),
 	}
@@ -682,7 +684,7 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	}
 	recTable := report.Table{Caption: "top-10 recommendations on the last orders; 95 % bootstrap intervals over customers (the ratio's interval is paired); popularity under the same exclusion",
 		Header: []string{"scenario", "recommender", "HR@10", "NDCG@10", "precision@10", "recall@10"}}
-	for _, sc := range []Scenario{sum.NextOrder, sum.InSession, sum.Untuned, sum.NoDecay, sum.AllRemembered, sum.NewOnly, sum.BuyAgain} {
+	for _, sc := range []Scenario{sum.NextOrder, sum.InSession, sum.Untuned, sum.NoDecay, sum.PreviousRule, sum.NewOnly, sum.BuyAgain} {
 		lines = append(lines, fmt.Sprintf("%s (%d customers):", sc.Name, sc.Users))
 		for _, m := range []RecMetrics{sc.Neighbours, sc.Popularity} {
 			lines = append(lines, fmt.Sprintf("  %-24s HR@10 %s  NDCG@10 %s", m.Name, ci(m.HR), ci(m.NDCG)))
@@ -729,13 +731,13 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 			Heading: "Recommendations: leave the last order out",
 			Text: []string{
 				"Each customer with two orders or more has their last order held out; every other order trains the neighbour table (FitNeighbours: asymmetric cosine c_ij / (n_i^α n_j^(1−α) + shrink) over orders, top 20 per item; with a half-life, each order weighs 2^(−age/half-life) in c_ij and n_i, its age counted from the newest training order, so that the table follows what sells now). " +
-					"The recommender shows what the agent would: its profile remembers the 20 most recent distinct purchases; the 8 newest vote for their neighbours with weight 0.5 each, through models.NeighbourTable.Recommend as on the device; the 20 remembered are never shown, and the popularity list fills short lists. " +
+					"The recommender shows what the agent would: its profile remembers the 20 most recent distinct purchases; they all vote for their neighbours with weight 0.5 each, through models.NeighbourTable.Recommend as on the device; the 20 remembered are never shown, and the popularity list fills short lists. " +
 					"The popularity baseline shows the most-bought items (orders holding them, over the training orders) minus the same 20.",
 				"A hit is at least one item of the held-out order in the top 10. Remembered purchases can be a hit for neither method, so the targets are the order's other items: items never bought, and re-orders of items bought before the 20 most recent. " +
 					fmt.Sprintf("%d customers whose last order held only remembered purchases are not evaluated. ", test.noTarget) +
-					"In session, the first showable item of the order (in line order) is in view (weight 2, and 1 again as the newest view, as the agent counts it), 6 remembered purchases vote with it, and the order's other showable items are the targets.",
+					"In session, the first showable item of the order (in line order) is in view (weight 2, and 1 again as the newest view, as the agent counts it), the 18 newest remembered purchases vote with it (20 items in all), and the order's other showable items are the targets.",
 				"The table's settings were chosen on a validation split carved from the training period: each customer's second-to-last order held out, the table fitted on the orders before the held-out ones, the grid below scored on the next-order scenario. The last orders were scored once, with the chosen setting refitted on every training order.",
-				"Other rows, for comparison: the previous table (symmetric cosine, shrink 10); the best table of the grid without time decay; the chosen table with all 20 remembered purchases voting (a change of the agent's rule: it scores 8); the previous protocol (never-bought items only, everything ever bought excluded, 20 purchases voting); and buy again (the customer's most often ordered items against popularity, the whole order as target, nothing excluded), which shows how much of a wholesale customer's next order is a re-order.",
+				"Other rows, for comparison: the previous table (symmetric cosine, shrink 10); the best table of the grid without time decay; the chosen table under the agent's previous rule (only the 8 newest purchases vote, at most 8 items in all); the previous protocol (never-bought items only, everything ever bought excluded, 20 purchases voting); and buy again (the customer's most often ordered items against popularity, the whole order as target, nothing excluded), which shows how much of a wholesale customer's next order is a re-order.",
 			},
 			Tables:  []report.Table{checksTable(checks), recTable, gridTable},
 			Figures: figs,

@@ -217,8 +217,9 @@ func labFit(hist [][][]int, days [][]float64, nItems, K int, c labCfg) *models.N
 // TestRetailLab is the exploration behind the retail evaluation's grid (RETAIL_LAB=1 go test -run
 // TestRetailLab -v ./internal/evalsets, about 20 s): variants of the neighbour table that
 // FitNeighbours does not offer, fitted with dense counts, scored on the validation split (the
-// second-to-last orders) under the agent's rule, some on the test split too. Only time decay
-// helped enough to enter the grid; the rest is kept to reproduce what was tried.
+// second-to-last orders) under the agent's rule (all 20 remembered purchases vote), some on the test
+// split too. Only time decay helped enough to enter the grid; the rest is kept to reproduce what
+// was tried. The last part chose the agent's rule: how many purchases vote, and with what weight.
 func TestRetailLab(t *testing.T) {
 	if os.Getenv("RETAIL_LAB") == "" {
 		t.Skip("RETAIL_LAB not set")
@@ -299,12 +300,12 @@ func TestRetailLab(t *testing.T) {
 	for _, c := range cfgs {
 		run(c, false)
 	}
-	// More remembered purchases voting, equal or recency-weighted (an agent change).
+	// How many remembered purchases vote (8 was the agent's previous rule), equal or recency-weighted.
 	nb := labFit(val.histories, val.days, nItems, K, base)
 	for _, decay := range []float64{1, 0.9} {
 		for _, nv := range []int{8, 12, 20} {
 			var users []recUser
-			for _, u := range val.next20 {
+			for _, u := range val.next {
 				r := slices.Clone(u.recent[:min(nv, len(u.recent))])
 				w := 0.5
 				for k := range r {
@@ -317,7 +318,8 @@ func TestRetailLab(t *testing.T) {
 			t.Logf("next order, %d purchases voting, weight ×%g each older one: val HR %.4f (%.3f×) NDCG %.4f", nv, decay, m.HR.Estimate, m.HR.Estimate/vp.HR.Estimate, m.NDCG.Estimate)
 		}
 	}
-	// In session with more purchases voting (an agent change): in view 2 + 1, then n purchases.
+	// In session: in view with weight 2 and 1 (as the newest view), then n purchases (6 was the
+	// previous rule: 8 items in all).
 	for _, nv := range []int{6, 10, 18} {
 		for _, pw := range []float64{0.5, 0.25, 0.125} {
 			var users []recUser

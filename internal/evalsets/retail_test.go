@@ -165,7 +165,7 @@ func TestSplitOrders(t *testing.T) {
 				len(sp.again), len(sp.next), sp.noTarget, len(sp.newOnly), sp.noNew)
 		}
 		for _, u := range sp.next {
-			if len(u.recent) > agentRecent || len(u.exclude) > agentBought {
+			if len(u.recent) > agentBought || len(u.exclude) > agentBought {
 				t.Errorf("back %d: %d items vote, %d excluded", back, len(u.recent), len(u.exclude))
 			}
 			for _, it := range u.target {
