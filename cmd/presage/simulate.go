@@ -171,12 +171,18 @@ func printLoop(w io.Writer, res *loopsim.Result, cfg loopsim.Config, took time.D
 	best := res.Variants[res.Best]
 	fmt.Fprintf(w, "bandit: the best variant is %s (true rate %.3g)", best, cfg.Rates[res.Best])
 	if res.To90 >= 0 {
-		fmt.Fprintf(w, "; it got ≥ 90 %% of the traffic after %d visitors and kept it to the last round\n", res.To90)
+		fmt.Fprintf(w, "; it got ≥ 90 %% of the traffic outside the holdout after %d visitors and kept it to the last round\n", res.To90)
 	} else {
-		fmt.Fprintf(w, "; it did not get ≥ 90 %% of the last round's traffic\n")
+		fmt.Fprintf(w, "; it did not get ≥ 90 %% of the last round's traffic outside the holdout\n")
 	}
-	fmt.Fprintf(w, "        regret against the oracle (always %s): %.1f expected conversions over %d visitors, %.1f %% of the oracle's %.1f\n",
-		best, res.Regret, len(res.Rounds)*cfg.Visitors, 100*res.Regret/res.Oracle, res.Oracle)
+	shown := 0
+	for _, rd := range res.Rounds {
+		for _, n := range rd.Shown {
+			shown += n
+		}
+	}
+	fmt.Fprintf(w, "        regret against the oracle (always %s): %.1f expected conversions over the %d visitors shown a variant (%d held out), %.1f %% of the oracle's %.1f\n",
+		best, res.Regret, shown, len(res.Rounds)*cfg.Visitors-shown, 100*res.Regret/res.Oracle, res.Oracle)
 	fmt.Fprintln(w, "federated: not run by the bandit loop; run it with  presage simulate loop -federated  (k rounds over HTTP, AUC against a central fit)")
 	kill := ""
 	if res.Killed {

@@ -109,7 +109,7 @@ func TestSimulateLoopKill(t *testing.T) {
 		}
 	}
 	if last := res.Rounds[2]; last.Best < 0.9 {
-		t.Errorf("the best variant got %.1f %% of the last round's visitors, want ≥ 90 %%", 100*last.Best)
+		t.Errorf("the best variant got %.1f %% of the last round's visitors outside the holdout, want ≥ 90 %%", 100*last.Best)
 	}
 	if res.To90 < 0 || res.Regret <= 0 || res.Regret >= res.Oracle {
 		t.Errorf("visitors to 90 %%: %d, regret %.1f of the oracle's %.1f", res.To90, res.Regret, res.Oracle)

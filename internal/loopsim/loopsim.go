@@ -165,9 +165,9 @@ type Round struct {
 	Bundle   uint64    // the bundle version the visitors were served
 	Visitors int       // visitors in the round
 	Module   int       // … of which through the module in wazero
-	Shown    []int     // visitors shown each variant
+	Shown    []int     // visitors shown each variant (the rest are the campaign's holdout)
 	Converts []int     // conversions of each variant (the ground truth drawn)
-	Best     float64   // share of the round's visitors shown the best variant
+	Best     float64   // share of the visitors shown a variant that were shown the best one
 	Regret   float64   // cumulative expected regret against the oracle, in conversions
 	Outcome  string    // the retraining after the round: published, unchanged or refused
 	Split    []float64 // the split it computed for the next round (Thompson sampling, 1 % floor)
@@ -184,10 +184,13 @@ type Result struct {
 	Best     int // index of the best variant (the oracle's)
 	Rounds   []Round
 	// To90 is the number of visitors before the first round from which on every round showed the best
-	// variant to at least 90 % of its visitors; -1 if the last round did not.
-	To90   int
-	Regret float64 // cumulative expected regret, in conversions
-	Oracle float64 // expected conversions of the oracle over the same visitors
+	// variant to at least 90 % of the visitors shown one; -1 if the last round did not.
+	To90 int
+	// Regret is the cumulative expected regret, in conversions, and Oracle the expected conversions
+	// of the oracle, over the visitors shown a variant: the holdout, which every campaign keeps, is
+	// not the bandit's to allocate.
+	Regret float64
+	Oracle float64
 
 	Batches  int   // batches drained and acknowledged
 	Attempts int64 // POST /v1/batches attempts, retries included
@@ -310,8 +313,7 @@ func (l *loop) run(ctx context.Context) (*Result, error) {
 		for i, n := range rd.Shown {
 			res.Regret += float64(n) * (cfg.Rates[l.best] - cfg.Rates[i])
 		}
-		res.Regret += float64(rd.Visitors-sum(rd.Shown)) * cfg.Rates[l.best] // no decision: nothing shown
-		res.Oracle += float64(rd.Visitors) * cfg.Rates[l.best]
+		res.Oracle += float64(sum(rd.Shown)) * cfg.Rates[l.best]
 		rd.Regret = res.Regret
 
 		rep, err := l.retrain(ctx)
@@ -499,7 +501,7 @@ func (l *loop) visit(ctx context.Context, r int, day int32) (*Round, []*wire.Bat
 		}
 		batches = append(batches, bt)
 	}
-	rd.Best = float64(rd.Shown[l.best]) / float64(rd.Visitors)
+	rd.Best = float64(rd.Shown[l.best]) / float64(max(sum(rd.Shown), 1))
 	return rd, batches, nil
 }
 

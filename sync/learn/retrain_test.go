@@ -96,7 +96,7 @@ func TestCompile(t *testing.T) {
 // TestCompileMultivariate: a campaign's factors become every combination of levels, equally weighted,
 // with the levels' contents as a JSON object.
 func TestCompileMultivariate(t *testing.T) {
-	c := &store.Campaign{ID: "hero-mvt", Status: store.StatusActive, Slot: "hero", Factors: []store.Factor{
+	c := &store.Campaign{ID: "hero-mvt", Status: store.StatusActive, Slot: "hero", Holdout: 500, Factors: []store.Factor{
 		{Name: "headline", Levels: []store.Level{{ID: "a", Content: "Save 10 %"}, {ID: "b", Content: "Free \"gift\""}}},
 		{Name: "color", Levels: []store.Level{{ID: "red"}, {ID: "blue"}, {ID: "green"}}},
 	}}

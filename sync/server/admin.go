@@ -104,9 +104,30 @@ func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, site stri
 	writeJSON(w, http.StatusOK, map[string]any{"campaigns": cs})
 }
 
+// campaignBody is a campaign as the admin API reads it: without holdout_bp, a campaign keeps the
+// default holdout (store.DefaultHoldout), so that its incremental effect is always measurable.
+type campaignBody struct {
+	store.Campaign
+	Holdout *uint16 `json:"holdout_bp"`
+}
+
+// decodeCampaign reads a campaign from the request's body.
+func decodeCampaign(w http.ResponseWriter, r *http.Request) (store.Campaign, error) {
+	var b campaignBody
+	if err := decodeJSON(w, r, &b); err != nil {
+		return store.Campaign{}, err
+	}
+	c := b.Campaign
+	c.Holdout = store.DefaultHoldout
+	if b.Holdout != nil {
+		c.Holdout = *b.Holdout
+	}
+	return c, nil
+}
+
 func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) {
-	var c store.Campaign
-	if err := decodeJSON(w, r, &c); err != nil {
+	c, err := decodeCampaign(w, r)
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -133,8 +154,8 @@ func (s *Server) getCampaign(w http.ResponseWriter, r *http.Request, site string
 }
 
 func (s *Server) updateCampaign(w http.ResponseWriter, r *http.Request, site string) {
-	var c store.Campaign
-	if err := decodeJSON(w, r, &c); err != nil {
+	c, err := decodeCampaign(w, r)
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -49,6 +49,9 @@ func TestCampaignsAPI(t *testing.T) {
 	if w := admin(t, h, "POST", "/v1/admin/campaigns", camp, &c); w.Code != 201 || c.Revision != 1 || w.Header().Get("Location") != "/v1/admin/campaigns/summer?site=shop" {
 		t.Fatalf("create: %d %s", w.Code, w.Body)
 	}
+	if c.Holdout != store.DefaultHoldout {
+		t.Errorf("a campaign defined without holdout_bp has holdout %d, want the default %d", c.Holdout, store.DefaultHoldout)
+	}
 	for _, tc := range []struct {
 		name          string
 		method, path  string
@@ -59,11 +62,13 @@ func TestCampaignsAPI(t *testing.T) {
 		{"create twice", "POST", "/v1/admin/campaigns", camp, 409, "already exists", ""},
 		{"invalid", "POST", "/v1/admin/campaigns", map[string]any{"id": "x", "status": "live", "slot": "s", "variants": []any{}}, 400, "status", ""},
 		{"unknown field", "POST", "/v1/admin/campaigns", map[string]any{"id": "x", "colour": "red"}, 400, "unknown field", ""},
+		{"no holdout", "POST", "/v1/admin/campaigns", map[string]any{"site": "shop", "id": "x", "status": "draft", "slot": "s", "holdout_bp": 0,
+			"variants": []any{map[string]any{"id": "A", "weight": 1}}}, 400, "every campaign keeps a randomised holdout", ""},
 		{"get", "GET", "/v1/admin/campaigns/summer?site=shop", nil, 200, "", `"slot": "hero"`},
 		{"get other site", "GET", "/v1/admin/campaigns/summer", nil, 404, "not found", ""},
 		{"list", "GET", "/v1/admin/campaigns?site=shop", nil, 200, "", `"id": "summer"`},
 		{"update without revision", "PUT", "/v1/admin/campaigns/summer?site=shop", map[string]any{"status": "active", "slot": "hero", "variants": []any{map[string]any{"id": "A", "weight": 1}}}, 400, "revision required", ""},
-		{"update", "PUT", "/v1/admin/campaigns/summer?site=shop", map[string]any{"status": "active", "slot": "hero", "revision": 1, "variants": []any{map[string]any{"id": "A", "weight": 1}}}, 200, "", `"revision": 2`},
+		{"update", "PUT", "/v1/admin/campaigns/summer?site=shop", map[string]any{"status": "active", "slot": "hero", "revision": 1, "holdout_bp": 1000, "variants": []any{map[string]any{"id": "A", "weight": 1}}}, 200, "", `"holdout_bp": 1000`},
 		{"stale update", "PUT", "/v1/admin/campaigns/summer?site=shop", map[string]any{"status": "paused", "slot": "hero", "revision": 1, "variants": []any{map[string]any{"id": "A", "weight": 1}}}, 409, "revision 2", ""},
 		{"id change", "PUT", "/v1/admin/campaigns/summer?site=shop", map[string]any{"id": "winter", "revision": 2}, 400, "cannot change", ""},
 		{"delete", "DELETE", "/v1/admin/campaigns/summer?site=shop", nil, 204, "", ""},
@@ -83,7 +88,7 @@ func TestCampaignsAPI(t *testing.T) {
 
 func TestCampaignValidate(t *testing.T) {
 	ok := func() store.Campaign {
-		return store.Campaign{ID: "c1", Status: store.StatusActive, Slot: "hero", Variants: []store.Variant{{ID: "A", Weight: 1}}}
+		return store.Campaign{ID: "c1", Status: store.StatusActive, Slot: "hero", Holdout: 500, Variants: []store.Variant{{ID: "A", Weight: 1}}}
 	}
 	lo, hi := 0.6, 0.5
 	for _, tc := range []struct {
@@ -99,6 +104,7 @@ func TestCampaignValidate(t *testing.T) {
 		{"duplicate variant", func(c *store.Campaign) { c.Variants = append(c.Variants, c.Variants[0]) }, "duplicate"},
 		{"zero weight", func(c *store.Campaign) { c.Variants[0].Weight = 0 }, "weight"},
 		{"holdout above 100 %", func(c *store.Campaign) { c.Holdout = 10001 }, "holdout"},
+		{"no holdout", func(c *store.Campaign) { c.Holdout = 0 }, "every campaign keeps a randomised holdout"},
 		{"end before start", func(c *store.Campaign) { c.Start, c.End = now, now.Add(-1) }, "end"},
 		{"unknown predicate", func(c *store.Campaign) { c.When = []store.Predicate{{Kind: "mood", Ref: "x"}} }, "kind"},
 		{"inverted band", func(c *store.Campaign) { c.When = []store.Predicate{{Kind: "score", Ref: "m", Lo: &lo, Hi: &hi}} }, "lo"},

@@ -24,7 +24,7 @@ type Campaign struct {
 	Priority int32          `json:"priority,omitempty"` // higher wins when several are eligible
 	Variants []Variant      `json:"variants"`
 	When     []Predicate    `json:"when,omitempty"`       // every predicate must hold
-	Holdout  uint16         `json:"holdout_bp,omitempty"` // control share in basis points
+	Holdout  uint16         `json:"holdout_bp,omitempty"` // control share in basis points, 1 to 10000 (left out: DefaultHoldout)
 	Caps     *Caps          `json:"caps,omitempty"`
 	Start    time.Time      `json:"start,omitzero"` // zero: always
 	End      time.Time      `json:"end,omitzero"`   // zero: never
@@ -53,6 +53,10 @@ type Campaign struct {
 	Created  time.Time `json:"created"`
 	Updated  time.Time `json:"updated"`
 }
+
+// DefaultHoldout is the holdout of a campaign defined without one, in basis points: 5 %, the share
+// most marketers accept to keep measuring what a campaign adds.
+const DefaultHoldout = 500
 
 // Allocations of traffic between a campaign's variants.
 const (
@@ -175,6 +179,8 @@ func (c *Campaign) Validate() error {
 		return bad("variants and factors: give one or the other (factors make the variants)")
 	case len(c.Factors) == 0 && (len(c.Variants) == 0 || len(c.Variants) > 64):
 		return bad("%d variants, want 1 to 64", len(c.Variants))
+	case c.Holdout == 0:
+		return bad("holdout_bp 0: every campaign keeps a randomised holdout, so that its incremental effect can be measured: give 1 to 10000 basis points, or leave it out for %d", DefaultHoldout)
 	case c.Holdout > 10000:
 		return bad("holdout_bp %d above 10000 (100 %%)", c.Holdout)
 	case !c.Start.IsZero() && !c.End.IsZero() && !c.End.After(c.Start):

@@ -11,7 +11,7 @@ import (
 // each error naming its field.
 func TestCampaignObjectiveValidate(t *testing.T) {
 	valid := func() *Campaign {
-		return &Campaign{ID: "welcome", Status: StatusActive, Slot: "popin", Variants: []Variant{{ID: "a", Weight: 1}},
+		return &Campaign{ID: "welcome", Status: StatusActive, Slot: "popin", Holdout: 500, Variants: []Variant{{ID: "a", Weight: 1}},
 			Allocation: AllocUplift, UpliftModel: "welcome-uplift", Objective: &Objective{Event: "sign_up", Value: 12}, IncentiveCost: 1}
 	}
 	if err := valid().Validate(); err != nil {
