@@ -43,6 +43,8 @@ type Agent struct {
 	excluded  models.ItemSet // items not to recommend this event
 	top       []int          // the best categories of the appetence pass
 	order     []int          // campaigns of a slot by priority, reused by every decision
+	slotOrder []int          // slots by their candidates' rank, when the pressure budget arbitrates
+	dry       bool           // eligible ignores the pressure budget: arbitrate is looking for candidates
 	expl      wire.Explanation
 	checks    []wire.Check // backs every expl.Slots[i].Checks
 	answer    wire.Answer

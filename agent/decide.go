@@ -1,13 +1,16 @@
 package agent
 
 import (
+	"math"
+
 	"github.com/presage-dev/presage/agent/wire"
 	"github.com/presage-dev/presage/models"
 )
 
-// decide picks what a slot shows: among the campaigns for the slot, by descending priority (bundle
-// order breaks ties), the first whose schedule, targeting, uplift (for an uplift-targeted campaign:
-// uplift × Value − Cost > 0), frequency caps and the daily pressure budget allow it. The visitor's
+// decide picks what a slot shows: among the campaigns for the slot, by descending priority (then
+// expected value, then bundle order), the first whose schedule, targeting, uplift (for an
+// uplift-targeted campaign: uplift × Value − Cost > 0), frequency caps and the daily pressure
+// budget allow it. The visitor's
 // variant is drawn by hashing the first-party visitor id with the campaign id, so it is stable across
 // calls, sessions and hosts; a share of the eligible visitors (Holdout) is kept as control.
 // Every check is recorded for Explain.
@@ -56,21 +59,101 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 	return d
 }
 
+// decideAll decides every slot asked, in the order slotRank gives, each answer in its slot's place.
+func (a *Agent) decideAll(dst []wire.Decision, slots []string, now int64) []wire.Decision {
+	base := len(dst)
+	for range slots {
+		dst = append(dst, wire.Decision{})
+	}
+	for _, i := range a.slotRank(slots, now) {
+		dst[base+i] = a.decide(slots[i], now)
+	}
+	return dst
+}
+
+// slotRank orders the slots to decide: as asked, but when the pressure budget left cannot cover
+// every slot, by their best candidates (pressure aside): by priority, then expected value, slots
+// without a candidate last. So the last of the budget goes to the better campaign, not to the slot
+// that happens to come first in the page; the others meet the spent budget (Explain records it).
+func (a *Agent) slotRank(slots []string, now int64) []int {
+	order := a.slotOrder[:0]
+	for i := range slots {
+		order = append(order, i)
+	}
+	a.slotOrder = order
+	if len(slots) < 2 || a.pressureLeft(now) >= len(slots) {
+		return order
+	}
+	// Each slot's rank: its best candidate's priority (MinInt64 without one), then expected value.
+	var prio [maxSlots]int64
+	var ev [maxSlots]float64
+	a.dry = true
+	for i, slot := range slots {
+		prio[i] = math.MinInt64
+		for _, ci := range a.bySlotPriority(slot) {
+			if c := &a.b.Campaigns[ci]; a.eligible(c, now) {
+				prio[i], ev[i] = int64(c.Priority), a.expectedValue(c)
+				break
+			}
+		}
+	}
+	a.dry, a.checks = false, a.checks[:0]
+	for k := 1; k < len(order); k++ { // insertion sort: stable, and slots are few
+		for j := k; j > 0 && (prio[order[j]] > prio[order[j-1]] || prio[order[j]] == prio[order[j-1]] && ev[order[j]] > ev[order[j-1]]); j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	return order
+}
+
+// pressureLeft is how many more campaigns the pressure budget lets the visitor see now; a large
+// number without a budget.
+func (a *Agent) pressureLeft(now int64) int {
+	pr := a.b.Pressure
+	if pr == nil {
+		return 1 << 30
+	}
+	left := 1 << 30
+	if pr.PerDay > 0 {
+		left = int(pr.PerDay) - int(countIf(a.p.PressDay == int32(floorDiv(now, dayMs)), a.p.PressCount))
+	}
+	if pr.PerSession > 0 && a.p.Session != nil {
+		left = min(left, int(pr.PerSession)-int(a.p.Session.Shown))
+	}
+	return left
+}
+
+// expectedValue is what showing c to the visitor is expected to earn: uplift × Value − Cost for an
+// uplift-targeted campaign, whose incremental effect on this visitor is predicted; −Cost otherwise,
+// so that of two campaigns whose effect is not predicted, the cheaper incentive goes first.
+func (a *Agent) expectedValue(c *models.Campaign) float64 {
+	if m := int(c.Uplift) - 1; m >= 0 {
+		return float64(a.uplift(m)*float64(c.Value)) - float64(c.Cost)
+	}
+	return -float64(c.Cost)
+}
+
 // check records a check for Explain. The checks of every slot explanation share one buffer, reused by
 // every event: a slice per explanation would cost an allocation per campaign considered, and
 // allocating is the dearest thing Go code does in WebAssembly. A buffer that grows moves on, and the
 // explanations already written keep the old one.
 func (a *Agent) check(c wire.Check) { a.checks = append(a.checks, c) }
 
-// bySlotPriority lists the campaigns of a slot by descending priority, stable in bundle order.
+// bySlotPriority lists the campaigns of a slot by descending priority, then descending expected
+// value, stable in bundle order.
 func (a *Agent) bySlotPriority(slot string) []int {
 	list := a.order[:0]
-	for i := range a.b.Campaigns {
-		if a.b.Campaigns[i].Slot != slot {
+	cs := a.b.Campaigns
+	for i := range cs {
+		if cs[i].Slot != slot {
 			continue
 		}
 		list = append(list, i)
-		for j := len(list) - 1; j > 0 && a.b.Campaigns[list[j]].Priority > a.b.Campaigns[list[j-1]].Priority; j-- {
+		for j := len(list) - 1; j > 0; j-- {
+			x, y := &cs[list[j]], &cs[list[j-1]]
+			if !(x.Priority > y.Priority || x.Priority == y.Priority && a.expectedValue(x) > a.expectedValue(y)) {
+				break
+			}
 			list[j], list[j-1] = list[j-1], list[j]
 		}
 	}
@@ -137,7 +220,7 @@ func (a *Agent) eligible(c *models.Campaign, now int64) bool {
 			}
 		}
 	}
-	if pr := a.b.Pressure; pr != nil {
+	if pr := a.b.Pressure; pr != nil && !a.dry {
 		shown := countIf(a.p.PressDay == day, a.p.PressCount)
 		if pr.PerDay > 0 {
 			ok := shown < pr.PerDay

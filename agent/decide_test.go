@@ -525,3 +525,39 @@ func TestTargetingByPage(t *testing.T) {
 		}
 	}
 }
+
+// When the pressure budget left cannot cover every slot of a page, it goes to the best campaigns,
+// by priority and then expected value, not to the slots that come first on the page; and within a
+// slot, of two campaigns of the same priority the one expected to earn more (here: the cheaper
+// incentive, neither predicted) goes first.
+func TestPressureArbitration(t *testing.T) {
+	low, high := simpleCampaign("low", "top", 1, nil), simpleCampaign("high", "foot", 5, nil)
+	pricey, cheap := simpleCampaign("pricey", "side", 3, nil), simpleCampaign("cheap", "side", 3, nil)
+	pricey.Cost, cheap.Cost = 2, 0.5
+	slots := []string{"top", "side", "foot"}
+	newSession := []wire.Event{arrive(wire.ChannelDirect), pv(wire.PageHome)}
+	t.Run("per session", func(t *testing.T) {
+		runDecisions(t, handBundle(withCampaigns(&models.Pressure{PerSession: 2}, low, pricey, cheap, high)), slots, []capStep{
+			{0, newSession, []string{"", "cheap", "high"}},    // 2 left for 3 slots: foot (5) and side (3) win
+			{minute, nil, []string{"", "", ""}},               // none left
+			{hour, newSession, []string{"", "cheap", "high"}}, // a new session, the same arbitration
+		})
+	})
+	t.Run("per day, one left", func(t *testing.T) {
+		runDecisions(t, handBundle(withCampaigns(&models.Pressure{PerDay: 3}, low, pricey, cheap, high)), slots, []capStep{
+			{0, newSession, []string{"low", "cheap", "high"}}, // enough budget: every slot, in page order
+			{minute, nil, []string{"", "", ""}},
+			{day, []wire.Event{arrive(wire.ChannelDirect)}, []string{"low", "cheap", "high"}},
+		})
+		a := newAgent(t, handBundle(withCampaigns(&models.Pressure{PerDay: 1}, low, pricey, cheap, high)))
+		ans := stepSlots(t, a, T, slots, newSession...)
+		if got := []string{ans.Decisions[0].Campaign, ans.Decisions[1].Campaign, ans.Decisions[2].Campaign}; got[0] != "" || got[1] != "" || got[2] != "high" {
+			t.Errorf("one exposure left: %q, want only foot's high-priority campaign", got)
+		}
+		for _, s := range a.Explain().Slots {
+			if s.Slot == "top" && s.Chosen {
+				t.Errorf("top chosen: %+v", s)
+			}
+		}
+	})
+}

@@ -68,9 +68,7 @@ func (a *Agent) Handle(req *wire.Request) (*wire.Answer, error) {
 	ans.Recs = a.recommend(ans.Recs, maxRecs)
 	a.expl = wire.Explanation{Time: now, Slots: a.expl.Slots[:0], Drivers: a.expl.Drivers[:0]}
 	a.checks = a.checks[:0]
-	for _, slot := range req.Slots {
-		ans.Decisions = append(ans.Decisions, a.decide(slot, now))
-	}
+	ans.Decisions = a.decideAll(ans.Decisions, req.Slots, now)
 	return ans, nil
 }
 
