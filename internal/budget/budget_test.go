@@ -132,7 +132,7 @@ func BenchmarkEvent(b *testing.B) {
 }
 
 // BenchmarkEventRecommendations is BenchmarkEventNoAppetence on a page that shows 6 recommendations:
-// the neighbour scores of up to 8 recent items, what the visitor saw or bought left out.
+// the neighbour scores of up to 20 items (8 looked at, then purchases), what the visitor saw or bought left out.
 func BenchmarkEventRecommendations(b *testing.B) {
 	bu := load(b)
 	nb := withoutAppetence(bu)
