@@ -94,6 +94,8 @@ func (a *Asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Access-Control-Allow-Origin", "*")
+	// presage.js reads the module's ETag to know when the copy it keeps in Cache Storage is stale.
+	h.Set("Access-Control-Expose-Headers", "ETag")
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	body, enc := a.body, ""
 	switch {

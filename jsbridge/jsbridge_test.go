@@ -156,7 +156,7 @@ func TestHandler(t *testing.T) {
 				t.Errorf("Content-Type %q, want %q", got, tc.wantType)
 			}
 			for k, want := range map[string]string{"Cache-Control": jsbridge.CacheControl, "Vary": "Accept-Encoding",
-				"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"} {
+				"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag", "X-Content-Type-Options": "nosniff"} {
 				if got := h.Get(k); got != want {
 					t.Errorf("%s %q, want %q", k, got, want)
 				}

@@ -25,7 +25,7 @@ type metrics struct {
 	ModuleTransfer int     `json:"module_transfer_bytes"` // presage.wasm as sent (brotli by jsbridge.Asset)
 	ModuleRaw      int     `json:"module_bytes"`          // decoded
 	Cold           load    `json:"empty_cache"`           // a first visit
-	Warm           []load  `json:"module_cached"`         // the same page again, module in the HTTP cache
+	Warm           []load  `json:"module_cached"`         // the same page again, module in Cache Storage (and the HTTP cache)
 	WarmMedian     load    `json:"module_cached_median"`  // of Warm[1:]: from the third load on
 	Fresh          []load  `json:"module_cached_new_process"`
 	FreshMedian    load    `json:"module_cached_new_process_median"`
@@ -37,22 +37,25 @@ type metrics struct {
 }
 
 // load is where the time goes between the tag's execution and its first decision, in ms from the
-// tag's execution (its presage:start mark, the first thing presage.js does): the module requested,
-// its bytes received (from the network or the HTTP cache), compiled and instantiated, the Go runtime
-// initialised, and the page's decisions taken (profile loaded, events handled, slots rendered,
-// profile saved). Tag is when the tag ran, in ms from the navigation's start: Navigation is the
+// tag's execution (its presage:start mark, the first thing presage.js does): the module found in
+// Cache Storage (where presage.js keeps its decoded bytes once a page has decided; -1 when it was
+// not there) or else requested and its bytes received (from the network or the HTTP cache; -1 when
+// it came from Cache Storage), compiled and instantiated, the Go runtime initialised, and the page's
+// decisions taken (profile loaded, events handled, slots rendered, profile saved). Tag is when the tag ran, in ms from the navigation's start: Navigation is the
 // first decision from there, what the visitor sees, which a tag cannot make shorter than Tag.
 type load struct {
 	Tag          float64 `json:"tag_ms"`
+	Cached       float64 `json:"module_cached_ms"`
 	Requested    float64 `json:"module_requested_ms"`
 	Received     float64 `json:"module_received_ms"`
 	Instantiated float64 `json:"module_instantiated_ms"`
 	Ready        float64 `json:"module_ready_ms"`
 	Decided      float64 `json:"first_decision_ms"`
 	Navigation   float64 `json:"first_decision_from_navigation_ms"`
-	Module       string  `json:"module_url"`      // what was fetched, without the origin
-	Transfer     int     `json:"module_transfer"` // bytes over the network: 0 from the HTTP cache
-	Fetches      int     `json:"module_fetches"`
+	Module       string  `json:"module_url"`           // what was fetched, without the origin
+	Transfer     int     `json:"module_transfer"`      // bytes over the network: 0 from the HTTP cache
+	Fetches      int     `json:"module_fetches"`       // before the module was instantiated
+	Transferred  int     `json:"module_transfer_page"` // bytes over the network for the module during the page, revalidation included
 }
 
 // freshLoads is how many times the page is loaded, module cached, in a new renderer process: as in a
@@ -69,7 +72,8 @@ const warmLoads = 8
 // time from the tag's execution to the first decision with an empty cache and with the module
 // cached, in the renderer process of the previous page and in a new one; one event end to end; memory. The issue's goal is a first decision ≤ 30 ms after the tag
 // runs with the module cached. Figures go to the log and to metrics.json among the artifacts. What it
-// asserts is behaviour: one module request per page, from the HTTP cache once cached.
+// asserts is behaviour: the module requested from the server once, by the first visit; later pages
+// compile it from a cache, with no byte of it over the network.
 func TestBrowserMetrics(t *testing.T) {
 	s := newShop(t)
 	s.Isolated = true
@@ -80,12 +84,16 @@ func TestBrowserMetrics(t *testing.T) {
 		return eval[load](tb, `(() => {
 			const t0 = performance.getEntriesByName('presage:start')[0].startTime;
 			const m = Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name, m.startTime - t0]));
-			const rs = performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname == '/presage.wasm');
-			const r = rs[0];
-			return {tag_ms: t0, module_requested_ms: r.fetchStart - t0, module_received_ms: r.responseEnd - t0,
+			const all = performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname == '/presage.wasm');
+			// The requests that fed the module, not presage.js's revalidation after the first decision.
+			const rs = all.filter(e => e.fetchStart - t0 < m['presage:instantiated']);
+			const r = rs[0] || {fetchStart: t0 - 1, responseEnd: t0 - 1, name: location.origin, transferSize: 0};
+			return {tag_ms: t0, module_cached_ms: m['presage:cached'] ?? -1,
+				module_requested_ms: r.fetchStart - t0, module_received_ms: r.responseEnd - t0,
 				module_instantiated_ms: m['presage:instantiated'], module_ready_ms: m['presage:module'], first_decision_ms: m['presage:decided'],
 				first_decision_from_navigation_ms: t0 + m['presage:decided'],
-				module_url: r.name.slice(location.origin.length), module_transfer: r.transferSize, module_fetches: rs.length};
+				module_url: r.name.slice(location.origin.length), module_transfer: r.transferSize, module_fetches: rs.length,
+				module_transfer_page: all.reduce((n, e) => n + e.transferSize, 0)};
 		})()`)
 	}
 	// The server compresses the module on its first request: done here, so that the cold load
@@ -94,6 +102,7 @@ func TestBrowserMetrics(t *testing.T) {
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 	}
+	hitsBefore := moduleRequests(s)
 
 	// Cold: a new browser context has an empty HTTP cache and no compiled code.
 	visit(tb, s.url("/"))
@@ -121,15 +130,18 @@ func TestBrowserMetrics(t *testing.T) {
 		visit(tb, s.url("/"))
 		m.Warm = append(m.Warm, marks())
 	}
-	for i, l := range append([]load{m.Cold}, m.Warm...) {
-		if l.Fetches != 1 {
-			t.Errorf("load %d fetched the module %d times, want once", i+1, l.Fetches)
+	// The first visit fetches the module once; every later page compiles it from Cache Storage (or,
+	// failing that, from one request the HTTP cache answers), and nothing more reaches the network:
+	// presage.js's revalidation is answered by the HTTP cache within max-age.
+	if l := m.Cold; l.Fetches != 1 || l.Module != "/presage.wasm" || l.Cached >= 0 {
+		t.Errorf("first visit: %d module requests (%s), found in Cache Storage at %.1f ms; want one request of /presage.wasm", l.Fetches, l.Module, l.Cached)
+	}
+	for i, l := range m.Warm {
+		if l.Cached < 0 && l.Fetches != 1 {
+			t.Errorf("load %d: the module neither in Cache Storage nor requested once (%d requests)", i+2, l.Fetches)
 		}
-		if l.Module != "/presage.wasm" {
-			t.Errorf("load %d fetched %s, want /presage.wasm", i+1, l.Module)
-		}
-		if i > 0 && l.Transfer != 0 {
-			t.Errorf("load %d: the module came over the network (%d bytes), want it from the HTTP cache", i+1, l.Transfer)
+		if l.Transferred != 0 {
+			t.Errorf("load %d: %d bytes of the module came over the network, want them from a cache", i+2, l.Transferred)
 		}
 	}
 	m.WarmMedian = median(m.Warm[1:])
@@ -142,9 +154,12 @@ func TestBrowserMetrics(t *testing.T) {
 		m.Fresh = append(m.Fresh, marks())
 	}
 	for i, l := range m.Fresh {
-		if l.Fetches != 1 || l.Transfer != 0 {
-			t.Errorf("new process, load %d: %d module requests, %d bytes over the network; want one, from the HTTP cache", i+1, l.Fetches, l.Transfer)
+		if (l.Cached < 0 && l.Fetches != 1) || l.Transferred != 0 {
+			t.Errorf("new process, load %d: found in Cache Storage at %.1f ms, %d module requests, %d bytes over the network; want it from a cache", i+1, l.Cached, l.Fetches, l.Transferred)
 		}
+	}
+	if n := moduleRequests(s) - hitsBefore; n != 1 {
+		t.Errorf("the server saw %d requests of the module, want 1 (the first visit)", n)
 	}
 	m.FreshMedian = median(m.Fresh)
 
@@ -183,8 +198,12 @@ func TestBrowserMetrics(t *testing.T) {
 	t.Logf("presage.js: %d bytes transferred (brotli), %d decoded", m.ScriptBrotli, m.ScriptRaw)
 	t.Logf("presage.wasm: %d bytes transferred (brotli at quality 6, jsbridge.Asset), %d decoded", m.ModuleTransfer, m.ModuleRaw)
 	logLoad := func(what string, l load) {
-		t.Logf("tag → first decision, %s: %.1f ms (module requested %.1f, received %.1f, instantiated %.1f, Go runtime ready %.1f); the tag ran %.1f ms after navigation start, first decision %.1f ms after it",
-			what, l.Decided, l.Requested, l.Received, l.Instantiated, l.Ready, l.Tag, l.Navigation)
+		src := fmt.Sprintf("module requested %.1f, received %.1f", l.Requested, l.Received)
+		if l.Cached >= 0 {
+			src = fmt.Sprintf("module found in Cache Storage %.1f", l.Cached)
+		}
+		t.Logf("tag → first decision, %s: %.1f ms (%s, instantiated %.1f, Go runtime ready %.1f); the tag ran %.1f ms after navigation start, first decision %.1f ms after it",
+			what, l.Decided, src, l.Instantiated, l.Ready, l.Tag, l.Navigation)
 	}
 	logLoad("empty cache", m.Cold)
 	for i, l := range m.Warm {
@@ -238,10 +257,7 @@ func crash(tb *tab) {
 func visit(tb *tab, url string) {
 	tb.T.Helper()
 	tb.Do("navigate to "+url, chromedp.Navigate(url))
-	eval[bool](tb, `new Promise((resolve) => {
-		const done = () => performance.getEntriesByName('presage:decided').length > 0 && resolve(true);
-		if (!done()) new PerformanceObserver(done).observe({type: 'mark'});
-	})`)
+	waitMark(tb, "presage:decided")
 }
 
 // median returns the median of each field of loads (the fields' medians need not come from one load).
@@ -259,6 +275,7 @@ func median(loads []load) load {
 	}
 	return load{
 		Tag:          f(func(l load) float64 { return l.Tag }),
+		Cached:       f(func(l load) float64 { return l.Cached }),
 		Requested:    f(func(l load) float64 { return l.Requested }),
 		Received:     f(func(l load) float64 { return l.Received }),
 		Instantiated: f(func(l load) float64 { return l.Instantiated }),

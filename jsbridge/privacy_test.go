@@ -61,6 +61,9 @@ func TestBrowserConsentDenied(t *testing.T) {
 	if n := eval[int](tb, `localStorage.length`); n != 0 {
 		t.Errorf("localStorage holds %d keys", n)
 	}
+	if k := eval[[]string](tb, `caches.keys()`); len(k) != 0 {
+		t.Errorf("Cache Storage holds %v", k)
+	}
 	if r := presageRequests(s); len(r) > 0 {
 		t.Errorf("requests under denied consent: %v", r)
 	}
@@ -86,11 +89,13 @@ func TestBrowserConsentWithdrawn(t *testing.T) {
 	if n := eval[int](tb, `localStorage.length`); n != 1 {
 		t.Fatalf("localStorage holds %d keys before the denial, want the profile", n)
 	}
+	waitKept(tb, s.url("/presage.wasm"), func(k kept) bool { return k.Has })
 	before := len(s.received())
 	eval[any](tb, `presage.consent('denied')`)
 	if n := eval[int](tb, `localStorage.length`); n != 0 {
 		t.Errorf("localStorage holds %d keys after the denial", n)
 	}
+	waitKept(tb, s.url("/presage.wasm"), func(k kept) bool { return !k.Has })
 	eval[any](tb, `writes.length = 0`)
 	eval[any](tb, `presage.track('view_category', {category: 'x'})`)
 	tb.click("#add", false)
@@ -138,10 +143,12 @@ func TestBrowserForget(t *testing.T) {
 	tb.waitDecided()
 	tb.click("#add", false)
 	tb.wait(`localStorage.length == 1`)
+	waitKept(tb, s.url("/presage.wasm"), func(k kept) bool { return k.Has })
 	eval[any](tb, `presage.forget()`)
 	if n := eval[int](tb, `localStorage.length`); n != 0 {
 		t.Errorf("localStorage holds %d keys after forget", n)
 	}
+	waitKept(tb, s.url("/presage.wasm"), func(k kept) bool { return !k.Has })
 	eval[any](tb, `presage.track('add_to_cart', {item: 'sku-00001', price: 3})`)
 	before := len(s.received())
 	tb.click("#bye", true)
@@ -231,6 +238,10 @@ func TestBrowserStorageFull(t *testing.T) {
 	}
 	if n := eval[int](tb, `localStorage.length`); n != 0 {
 		t.Errorf("localStorage holds %d keys", n)
+	}
+	time.Sleep(300 * time.Millisecond) // the module would be kept 50 ms after the first decision
+	if k := cachedModule(tb, s.url("/presage.wasm")); k.Has {
+		t.Errorf("Cache Storage holds the module (%d bytes) though the profile could not be stored", k.Size)
 	}
 	if lines := tb.consoleLines(); len(lines) > 0 {
 		t.Errorf("console: %v", lines)

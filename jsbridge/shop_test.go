@@ -125,7 +125,13 @@ type shop struct {
 	bundle  []byte   // served at /v1/bundle when set
 	wasm    []byte   // served instead of the real module when set
 	wasmCT  string   // its Content-Type (default application/wasm)
+	wasmTag string   // its ETag, served with Cache-Control: no-cache (default none, no caching headers)
 }
+
+// envScript names a file the shops serve as /presage.js instead of the built one, for A/B runs of
+// the metrics: git show HEAD:jsbridge/presage.js >/tmp/head.js, then PRESAGE_SCRIPT=/tmp/head.js go
+// test -run TestBrowserMetrics -v ./jsbridge, in turns with the working tree's script.
+const envScript = "PRESAGE_SCRIPT"
 
 func newShop(t testing.TB) *shop {
 	t.Helper()
@@ -134,17 +140,31 @@ func newShop(t testing.TB) *shop {
 	s := &shop{t: t, f: getFixture(t), Tag: `data-timeout="10000"`}
 	assets := s.f.assets
 	mux := http.NewServeMux()
-	mux.Handle("/presage.js", assets)
+	var script http.Handler = assets
+	if path := os.Getenv(envScript); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%s: %v", envScript, err)
+		}
+		script = jsbridge.NewAsset("text/javascript; charset=utf-8", b)
+	}
+	mux.Handle("/presage.js", script)
 	mux.Handle("/presage.mjs", assets)
 	mux.HandleFunc("/presage.wasm", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		other, ct := s.wasm, s.wasmCT
+		other, ct, tag := s.wasm, s.wasmCT, s.wasmTag
 		s.mu.Unlock()
 		if other != nil {
 			if ct == "" {
 				ct = "application/wasm"
 			}
 			w.Header().Set("Content-Type", ct)
+			if tag != "" {
+				w.Header().Set("ETag", tag)
+				w.Header().Set("Cache-Control", "no-cache")
+				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(other))
+				return
+			}
 			w.Write(other)
 			return
 		}
@@ -215,7 +235,10 @@ type link struct{ ID, Href, Text string }
 func (s *shop) page(w http.ResponseWriter, r *http.Request) {
 	f := s.f
 	first := f.item(2)
-	d := pageData{Tag: s.Tag, Links: []link{{"home", "/", "Home"}, {"cat", "/c/" + first.Category, first.Category},
+	s.mu.Lock()
+	tag := s.Tag // a test may change it between pages
+	s.mu.Unlock()
+	d := pageData{Tag: tag, Links: []link{{"home", "/", "Home"}, {"cat", "/c/" + first.Category, first.Category},
 		{"cart", "/cart", "Cart"}, {"checkout", "/checkout", "Checkout"}, {"bye", "/bye", "Leave"}}}
 	path := r.URL.Path
 	switch {

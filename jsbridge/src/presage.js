@@ -54,6 +54,9 @@ const VISIT_GAP_MS = 30 * 60e3;
 
 const SIGNED_PREFIX = 'presage-bundle-v1\0'; // models.SignedPrefix
 
+// The Cache Storage cache that keeps the module's decoded bytes (module.js, keep below).
+const CACHE = 'presage';
+
 const W = window;
 const D = document;
 
@@ -164,6 +167,11 @@ export function create(o) {
         localStorage.removeItem(key);
       } catch (e2) {}
     }
+  };
+  /** wipe erases what the tag stored: the profile, and the module kept in Cache Storage. */
+  const wipe = () => {
+    write(null);
+    if (W.caches) caches.delete(CACHE).catch(() => {});
   };
   const stored = () => {
     try {
@@ -413,11 +421,33 @@ export function create(o) {
     });
   };
 
+  /**
+   * keep stores the module's decoded bytes in Cache Storage, where the next page compiles them from
+   * (module.js): only where the profile is stored in localStorage, so with the consent to store and
+   * storage that works, and only a module whose ETag the page can read, so that a newer one replaces
+   * it. After each page's first decision the module is fetched again through the HTTP cache, which
+   * revalidates it as before (max-age, stale-while-revalidate): a new ETag is stored, the same one
+   * costs the response's headers only.
+   */
+  const keep = async () => {
+    const ok = () => W.caches && localStorage.getItem(key);
+    if (!ok()) return;
+    const c = await caches.open(CACHE);
+    const [old, r] = await Promise.all([c.match(o.wasm), fetch(o.wasm, { credentials: 'omit' })]);
+    const tag = r.ok && r.headers.get('etag');
+    if (tag && ok() && (!old || old.headers.get('etag') != tag)) {
+      // One module at a time: a new version, or a module at a new URL, replaces what was kept.
+      await caches.delete(CACHE);
+      return (await caches.open(CACHE)).put(o.wasm, r);
+    }
+    r.body && r.body.cancel();
+    if (!tag) c.delete(o.wasm);
+  };
+
   // ---- start ----
 
-  const boot = () => {
+  const boot = (s) => {
     mark('module');
-    const s = stored();
     call(OP_LOAD_PROFILE, request({ 5: s.p && unb64(s.p) }), true); // a bad profile starts a new one
     const els = slotEls().filter((el) => !ready$(el));
     const recs = Math.max(0, ...els.map((el) => +el.getAttribute('data-presage-recs') || 0));
@@ -451,13 +481,20 @@ export function create(o) {
       flush();
     }));
     timer = setInterval(flush, o.interval || 12e4);
-    setTimeout(() => refresh().catch((e) => console.warn('presage: bundle not refreshed:', e)), 50);
+    setTimeout(() => {
+      refresh().catch((e) => console.warn('presage: bundle not refreshed:', e));
+      keep().catch(() => {});
+    }, 50);
   };
   const start = () => {
-    ready = Promise.all([open(o.wasm), dom])
+    const m = open(o.wasm, CACHE);
+    // The stored profile is read while the module loads: a page's first access to localStorage
+    // waits on the browser.
+    const s = stored();
+    ready = Promise.all([m, dom])
       .then(([a]) => {
         agent = a;
-        boot();
+        boot(s);
       })
       .catch(fail);
     setTimeout(() => dom.then(() => render()), o.timeout || 1500);
@@ -474,7 +511,7 @@ export function create(o) {
     if (!n) return Promise.reject(Error('presage: consent is one of ' + LEVELS));
     level = n;
     if (n == DENIED) {
-      write(null);
+      wipe();
       clearInterval(timer);
     } else if (!ready) start();
     return run(() => handle([consentEvent()]));
@@ -520,7 +557,7 @@ export function create(o) {
   /** forget erases the visitor: the stored profile now, the module's profile and learning next. */
   api.forget = () => {
     forgotten = true;
-    write(null);
+    wipe();
     return run(() => {
       call(OP_FORGET, request());
     });
