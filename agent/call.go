@@ -170,7 +170,7 @@ func (a *Agent) SaveProfile(dst []byte) []byte {
 	}
 	n := len(dst)
 	out := a.encodeProfile(dst, &a.p)
-	for len(out)-n > maxSavedBytes && a.shed() {
+	for len(out)-n > maxSavedBytes && a.shed(len(out)-n-maxSavedBytes) {
 		out = a.encodeProfile(out[:n], &a.p)
 	}
 	return out
@@ -179,11 +179,17 @@ func (a *Agent) SaveProfile(dst []byte) []byte {
 // maxSavedBytes is the budget of a saved profile: a first-party cookie at the edge.
 const maxSavedBytes = 4096
 
-// shed drops the least needed part of the profile when its encoding outgrows maxSavedBytes (long
-// campaign, variant or segment ids): the oldest learning cell first, counted as dropped, then the
-// federated-learning state, then the exposure shown longest ago. It reports whether it dropped anything.
-func (a *Agent) shed() bool {
+// shed drops the least needed part of the profile when its encoding outgrows maxSavedBytes by excess
+// bytes (long campaign, variant or segment ids): first the oldest purchases beyond the maxVoters
+// newest (they only keep an item out of the recommendations), enough at once to cover excess at 5
+// bytes a hash; then the oldest learning cell, counted as dropped, then the federated-learning
+// state, then the exposure shown longest ago. It reports whether it dropped anything.
+func (a *Agent) shed(excess int) bool {
 	p := &a.p
+	if k := len(p.Bought) - maxVoters; k > 0 {
+		p.Bought = p.Bought[min(k, excess/5+1):]
+		return true
+	}
 	if len(p.Learn) > 0 {
 		p.Dropped += p.Learn[0].Exposures + p.Learn[0].Conversions
 		p.Learn = append(p.Learn[:0], p.Learn[1:]...)

@@ -7,6 +7,7 @@ const (
 	MaxAffinities   = maxAffinities
 	MaxViewed       = maxViewed
 	MaxBought       = maxBought
+	MaxVoters       = maxVoters
 	MaxSeen         = maxSeen
 	MaxCart         = maxCart
 	MaxExposures    = maxExposures

@@ -329,6 +329,9 @@ func runHeavyVisitor(t testing.TB, a *agent.Agent, b *models.Bundle, start int64
 			lines = append(lines, wire.Line{Item: b.Items[i], Category: b.Categories[int(b.ItemCategory[i])], Price: 19.5 + float64(c), Quantity: uint32(1 + c)})
 		}
 		lines = append(lines, wire.Line{Item: fmt.Sprintf("extra-sku-%03d", v), Price: 5})
+		for c := range 20 { // a wholesale basket: more distinct purchases in all than the profile keeps
+			lines = append(lines, wire.Line{Item: fmt.Sprintf("bulk-sku-%03d", v/5*20+c), Price: 1})
+		}
 		if v%5 == 4 {
 			do(pv(wire.PageCheckout), wire.Event{Type: wire.EventCheckout})
 			do(buy(0, lines...))

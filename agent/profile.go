@@ -10,15 +10,19 @@ const profileVersion = 1
 
 // Bounds of the profile: they keep its encoding under 4 KB so that it fits a first-party cookie at the
 // edge, whatever the visitor does. Lists keep the most recent entries; the oldest fall off.
+//
+// Bought is long because recommendations exclude what was bought (score.go): 200 hashes encode in
+// at most 1,003 bytes, and only the newest (up to maxVoters) vote. If the profile outgrows 4 KB all the
+// same, the purchases older than those voters are shed first, oldest first (call.go's shed).
 const (
-	maxAffinities = 16 // decayed category affinities kept
-	maxViewed     = 20 // recently viewed items
-	maxBought     = 20 // recently bought items
-	maxSeen       = 32 // items seen in the current session
-	maxCart       = 20 // cart lines
-	maxExposures  = 16 // campaigns with a frequency-cap history
-	maxLearn      = 32 // learning-buffer cells awaiting a drain
-	maxIDLen      = 64 // campaign, variant and segment ids in the learning buffer
+	maxAffinities = 16  // decayed category affinities kept
+	maxViewed     = 20  // recently viewed items
+	maxBought     = 200 // recently bought items, never recommended; the newest vote
+	maxSeen       = 32  // items seen in the current session
+	maxCart       = 20  // cart lines
+	maxExposures  = 16  // campaigns with a frequency-cap history
+	maxLearn      = 32  // learning-buffer cells awaiting a drain
+	maxIDLen      = 64  // campaign, variant and segment ids in the learning buffer
 )
 
 // Profile is everything the agent remembers about one visitor: cold history and the hot session.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,8 +98,13 @@ func TestProfileLongIDsFit(t *testing.T) {
 	a := newAgent(t, b)
 	runHeavyVisitor(t, a, b, t0)
 	checkCaps(t, a.Profile())
+	bought := slices.Clone(a.Profile().Bought)
 	r := callOK(t, a, wire.OpSaveProfile, nil)
-	t.Logf("saved profile %d bytes (exposures %d, learning cells %d)", len(r.Profile), len(a.Profile().Exposures), len(a.Profile().Learn))
+	t.Logf("saved profile %d bytes (bought %d, exposures %d, learning cells %d)", len(r.Profile), len(a.Profile().Bought), len(a.Profile().Exposures), len(a.Profile().Learn))
+	// The purchases older than the voters go first, oldest first: the newest agent.MaxVoters stay.
+	if len(bought) != agent.MaxBought || !slices.Equal(a.Profile().Bought, bought[len(bought)-agent.MaxVoters:]) {
+		t.Errorf("bought %d before the save; kept %d, want the %d newest", len(bought), len(a.Profile().Bought), agent.MaxVoters)
+	}
 	if len(r.Profile) > maxCookie {
 		t.Errorf("saved profile is %d bytes, more than %d", len(r.Profile), maxCookie)
 	}

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -175,6 +176,12 @@ func TestRecommendations(t *testing.T) {
 				wire.Line{Item: s(7)}, wire.Line{Item: s(8)}, wire.Line{Item: s(9)}, wire.Line{Item: s(10)}, wire.Line{Item: s(11)})}},
 			{2 * day, []wire.Event{arrive(wire.ChannelDirect)}}}, 3,
 			[]string{s(1), s(2), s(3)}},
+		// A purchase stays excluded long after it stops voting: 1, bought before 25 items unknown to
+		// the bundle, is still not shown (the profile remembers agent.MaxBought purchases).
+		{"an old purchase is still excluded", []at{{0, []wire.Event{arrive(wire.ChannelDirect), buy(10, wire.Line{Item: s(1)})}},
+			{day, []wire.Event{arrive(wire.ChannelDirect), buy(10, otherLines(25)...)}},
+			{2 * day, []wire.Event{arrive(wire.ChannelDirect), view(s(0), "shoes")}}}, 5,
+			[]string{s(2), s(3), s(4), s(11), s(10)}},
 		// Item 11 has one neighbour (0) and padding: the rest comes from the popularity list.
 		{"padding", []at{{0, []wire.Event{arrive(wire.ChannelDirect), view(s(11), "socks")}}}, 3, []string{s(0), s(10), s(9)}},
 	} {
@@ -205,6 +212,15 @@ func TestRecommendations(t *testing.T) {
 	if err != nil || !slices.Equal(recItems(ans), []string{s(11), s(10)}) {
 		t.Errorf("bundle default of 2: recs %v (%v)", recItems(ans), err)
 	}
+}
+
+// otherLines are n order lines of items the bundle does not know.
+func otherLines(n int) []wire.Line {
+	l := make([]wire.Line, n)
+	for i := range l {
+		l[i].Item = fmt.Sprintf("other-sku-%02d", i)
+	}
+	return l
 }
 
 // The value model (P(alive), expected purchases and spend) answers for customers only, and its

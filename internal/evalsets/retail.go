@@ -145,17 +145,19 @@ type recUser struct {
 	target  []int
 }
 
-// The agent's profile and ranking rule, mirrored: agent/profile.go remembers the maxBought = 20
+// The agent's profile and ranking rule, mirrored: agent/profile.go remembers the maxBought = 200
 // most recent distinct purchases (a re-bought item becomes the newest), and agent/score.go's
 // recommend scores the neighbours of at most maxRecent = 8 items looked at (the product in view
 // with weight 2, then the viewed products, newest first, from weight 1) and of the remembered
-// purchases (newest first, with weight 0.5 each), maxVoters = 20 items in all, and never shows a
-// remembered purchase, an item seen this session or the one in view. A product view is remembered as viewed too, so the
+// purchases (newest first, with weight 0.5 each), maxVoters = 20 items in all, and never shows any
+// of the 200 remembered purchases, an item seen this session or the one in view. A product view is remembered as viewed too, so the
 // product in view also comes back as the newest view. TestAgentMirror replays customers through
 // the real agent and checks that it shows exactly what this evaluation scores.
 const (
-	agentBought = 20
+	agentBought = 200
 	agentVoters = 20
+	// prevBought is the agent's previous memory: 20 remembered purchases, all voting, all excluded.
+	prevBought = 20
 	// prevRecent is the agent's previous rule: at most 8 items voted, purchases included.
 	prevRecent   = 8
 	inViewWeight = 2
@@ -166,8 +168,8 @@ const (
 )
 
 // remembered returns what the agent's profile holds after the orders hist, each order's lines
-// pushed in line order: at most agentBought distinct items, oldest first.
-func remembered(hist []invoice) []int {
+// pushed in line order: at most capacity distinct items (agentBought for the agent), oldest first.
+func remembered(hist []invoice, capacity int) []int {
 	var l []int
 	for _, v := range hist {
 		for _, it := range v.items {
@@ -175,7 +177,7 @@ func remembered(hist []invoice) []int {
 				l = append(append(l[:i], l[i+1:]...), it)
 				continue
 			}
-			if len(l) == agentBought {
+			if len(l) == capacity {
 				l = append(l[:0], l[1:]...)
 			}
 			l = append(l, it)
@@ -191,16 +193,20 @@ type retailSplit struct {
 	histories [][][]int
 	days      [][]float64 // the histories' order dates, in days since 1970-01-01
 	// next asks for the held-out order from the purchases alone, as the agent on a page with no
-	// product in view: the 20 remembered purchases vote and are excluded; the
+	// product in view: the 20 newest remembered purchases vote, all 200 are excluded; the
 	// targets are the order's items the agent may show (the others cannot be hits for any method).
 	next []recUser
+	// next20 is next with the agent's previous memory: 20 remembered purchases, all excluded;
+	// next20Targets is next20's customers and targets with the agent's exclusion (the 200), what
+	// the promise costs: re-orders of the purchases 21 to 200 count as misses.
+	next20, next20Targets []recUser
 	// session is the device's usual moment: the first showable item of the held-out order (in line
 	// order) is in view; the order's other showable items are the targets (two or more needed).
 	session []recUser
 	// next8 is next with the agent's previous rule: only the 8 newest remembered purchases vote.
 	next8 []recUser
-	// newOnly is the previous protocol: the 20 newest distinct purchases vote, everything ever
-	// bought is excluded and the targets are the items the customer had never bought.
+	// newOnly is the promise without a memory bound: the 20 newest distinct purchases vote,
+	// everything ever bought is excluded and the targets are the items the customer had never bought.
 	newOnly []recUser
 	// again is "buy again": the customer's past items ranked by the number of orders holding them
 	// (then by recency) in recent, nothing excluded, the whole held-out order as target.
@@ -209,8 +215,8 @@ type retailSplit struct {
 	// excludes; noNew those whose order holds no item they had never bought.
 	noTarget, noNew int
 	// targets counts next's target items, reorders those among them bought before (earlier than
-	// the 20 the agent remembers).
-	targets, reorders int
+	// the 200 the agent remembers); targets20 and reorders20 the same under the previous memory.
+	targets, reorders, targets20, reorders20 int
 }
 
 // missing returns the items of order that known does not hold, in order.
@@ -247,9 +253,9 @@ func splitOrders(d *retailData, back int) *retailSplit {
 			continue
 		}
 		hist, order := invs[:n-back], invs[n-back].items
-		bought := remembered(hist)
+		bought := remembered(hist, agentBought)
 		var recent []models.Weighted // newest first
-		for j := len(bought) - 1; j >= 0; j-- {
+		for j := len(bought) - 1; j >= 0 && len(recent) < agentVoters; j-- {
 			recent = append(recent, models.Weighted{Item: bought[j], Weight: boughtWeight})
 		}
 		target := missing(order, bought)
@@ -258,6 +264,13 @@ func splitOrders(d *retailData, back int) *retailSplit {
 		} else {
 			sp.next = append(sp.next, recUser{recent: recent, exclude: bought, target: target})
 			sp.next8 = append(sp.next8, recUser{recent: recent[:min(prevRecent, len(recent))], exclude: bought, target: target})
+		}
+		// The previous memory's 20 are the newest 20 of the 200: the same purchases vote.
+		bought20 := remembered(hist, prevBought)
+		if target20 := missing(order, bought20); len(target20) > 0 {
+			sp.next20 = append(sp.next20, recUser{recent: recent, exclude: bought20, target: target20})
+			sp.next20Targets = append(sp.next20Targets, recUser{recent: recent, exclude: bought, target: target20})
+			sp.targets20 += len(target20)
 		}
 		if len(target) >= 2 {
 			first := target[0]
@@ -281,6 +294,7 @@ func splitOrders(d *retailData, back int) *retailSplit {
 		fresh := missing(order, all)
 		sp.targets += len(target)
 		sp.reorders += len(target) - len(fresh)
+		sp.reorders20 += len(missing(order, bought20)) - len(fresh)
 		if len(fresh) == 0 {
 			sp.noNew++
 		} else {
@@ -568,6 +582,8 @@ type RetailSummary struct {
 	NoDecayChosen    Setting        `json:"chosen_without_time_decay"`
 	NoDecay          Scenario       `json:"next_order_without_time_decay"`
 	PreviousRule     Scenario       `json:"next_order_8_newest_purchases"`
+	PreviousMemory   Scenario       `json:"next_order_20_remembered_purchases"`
+	PreviousTargets  Scenario       `json:"next_order_20_remembered_purchases_targets"`
 	NewOnly          Scenario       `json:"new_items_only"`
 	BuyAgain         Scenario       `json:"buy_again"`
 	Value            *translog.Fit  `json:"value"`
@@ -579,8 +595,9 @@ type RetailSummary struct {
 // neighbour table's settings are chosen on a validation split carved from the training period
 // (each customer's second-to-last order), then refitted on every training order and scored once
 // on the last orders. The issue's target is HR@10 at least twice the popularity baseline's; with
-// the agent's rule it is missed (about 1.6× for the next order, 1.95× in session) and reported as
-// known misses, with floors that guard against regressions.
+// the agent's rule (200 purchases remembered and excluded, the 20 newest voting) it is met in
+// session (about 2.4×) and missed for the next order (about 1.8×), a known miss; floors just
+// under the test intervals guard against regressions.
 func Retail(ctx context.Context, opt Options) (*Result, error) {
 	path, err := file(opt, "online-retail", "online_retail.csv.gz")
 	if err != nil {
@@ -634,7 +651,9 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 		{&sum.Untuned, "next order, previous table (cosine α 0.5, shrink 10)", test.next, neighbourRecommender(untuned, popular, nItems)},
 		{&sum.NoDecay, "next order, best table without time decay (" + sum.NoDecayChosen.String() + ")", test.next, neighbourRecommender(undecayed, popular, nItems)},
 		{&sum.PreviousRule, "next order, the agent's previous rule: only the 8 newest remembered purchases vote", test.next8, nbRec},
-		{&sum.NewOnly, "previous protocol: never-bought items only, 20 purchases voting", test.newOnly, nbRec},
+		{&sum.PreviousMemory, "next order, the agent's previous memory: 20 remembered purchases, all excluded", test.next20, nbRec},
+		{&sum.PreviousTargets, "next order, the previous memory's customers and targets, as the agent shows it (re-orders of purchases 21 to 200 are misses)", test.next20Targets, nbRec},
+		{&sum.NewOnly, "never-bought items only: everything ever bought excluded, 20 purchases voting", test.newOnly, nbRec},
 		{&sum.BuyAgain, "buy again: the customer's most-bought items, whole order, nothing excluded", test.again, againRecommender(popular, nItems)},
 	} {
 		if *sc.dst, err = runScenario(sc.name, sc.users, sc.rec, popular, nItems, k, bo); err != nil {
@@ -657,11 +676,11 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	for _, st := range grid {
 		bestRatio = max(bestRatio, st.Ratio)
 	}
-	reorders := fmt.Sprintf("%.0f %% of the items the agent may show in the last orders are re-orders of items bought before the 20 it remembers, which popularity finds as well",
-		100*float64(test.reorders)/float64(test.targets))
+	reorders := fmt.Sprintf("%.0f %% of the items the agent may show in the last orders are re-orders of items bought before the 200 it remembers (%.0f %% with the previous 20), which popularity finds as well",
+		100*float64(test.reorders)/float64(test.targets), 100*float64(test.reorders20)/float64(test.targets20))
 	next := atLeast("HR@10 neighbours / popularity, next order", ratio(sum.NextOrder), 2)
 	if !next.Pass {
-		next.Known = fmt.Sprintf("with the agent's rule (the 20 remembered purchases vote and are excluded) the best table of the validation grid reaches %.2f× on the validation orders; ", bestRatio) + reorders
+		next.Known = fmt.Sprintf("with the agent's rule (the 20 newest remembered purchases vote, all 200 are excluded) the best table of the validation grid reaches %.2f× on the validation orders; ", bestRatio) + reorders
 	}
 	session := atLeast("HR@10 neighbours / popularity, in session", ratio(sum.InSession), 2)
 	if !session.Pass {
@@ -670,8 +689,8 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	checks := []Check{
 		next,
 		session,
-		atLeast("HR@10 neighbours / popularity, next order (regression floor)", ratio(sum.NextOrder), 1.5),
-		atLeast("HR@10 neighbours / popularity, in session (regression floor)", ratio(sum.InSession), 1.8),
+		atLeast("HR@10 neighbours / popularity, next order (regression floor)", ratio(sum.NextOrder), 1.65),
+		atLeast("HR@10 neighbours / popularity, in session (regression floor)", ratio(sum.InSession), 2.2),
 		atLeast("HR@10 tuned table / previous table, next order (validation-chosen setting holds on the test orders)",
 			sum.NextOrder.Neighbours.HR.Estimate/sum.Untuned.Neighbours.HR.Estimate, 1),
 	}
@@ -684,7 +703,7 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 	}
 	recTable := report.Table{Caption: "top-10 recommendations on the last orders; 95 % bootstrap intervals over customers (the ratio's interval is paired); popularity under the same exclusion",
 		Header: []string{"scenario", "recommender", "HR@10", "NDCG@10", "precision@10", "recall@10"}}
-	for _, sc := range []Scenario{sum.NextOrder, sum.InSession, sum.Untuned, sum.NoDecay, sum.PreviousRule, sum.NewOnly, sum.BuyAgain} {
+	for _, sc := range []Scenario{sum.NextOrder, sum.InSession, sum.Untuned, sum.NoDecay, sum.PreviousRule, sum.PreviousMemory, sum.PreviousTargets, sum.NewOnly, sum.BuyAgain} {
 		lines = append(lines, fmt.Sprintf("%s (%d customers):", sc.Name, sc.Users))
 		for _, m := range []RecMetrics{sc.Neighbours, sc.Popularity} {
 			lines = append(lines, fmt.Sprintf("  %-24s HR@10 %s  NDCG@10 %s", m.Name, ci(m.HR), ci(m.NDCG)))
@@ -731,13 +750,13 @@ func Retail(ctx context.Context, opt Options) (*Result, error) {
 			Heading: "Recommendations: leave the last order out",
 			Text: []string{
 				"Each customer with two orders or more has their last order held out; every other order trains the neighbour table (FitNeighbours: asymmetric cosine c_ij / (n_i^α n_j^(1−α) + shrink) over orders, top 20 per item; with a half-life, each order weighs 2^(−age/half-life) in c_ij and n_i, its age counted from the newest training order, so that the table follows what sells now). " +
-					"The recommender shows what the agent would: its profile remembers the 20 most recent distinct purchases; they all vote for their neighbours with weight 0.5 each, through models.NeighbourTable.Recommend as on the device; the 20 remembered are never shown, and the popularity list fills short lists. " +
-					"The popularity baseline shows the most-bought items (orders holding them, over the training orders) minus the same 20.",
-				"A hit is at least one item of the held-out order in the top 10. Remembered purchases can be a hit for neither method, so the targets are the order's other items: items never bought, and re-orders of items bought before the 20 most recent. " +
+					"The recommender shows what the agent would: its profile remembers the 200 most recent distinct purchases; the 20 newest vote for their neighbours with weight 0.5 each, through models.NeighbourTable.Recommend as on the device; the 200 remembered are never shown, and the popularity list fills short lists. " +
+					"The popularity baseline shows the most-bought items (orders holding them, over the training orders) minus the same 200.",
+				"A hit is at least one item of the held-out order in the top 10. Remembered purchases can be a hit for neither method, so the targets are the order's other items: items never bought, and re-orders of items bought before the 200 most recent. " +
 					fmt.Sprintf("%d customers whose last order held only remembered purchases are not evaluated. ", test.noTarget) +
 					"In session, the first showable item of the order (in line order) is in view (weight 2, and 1 again as the newest view, as the agent counts it), the 18 newest remembered purchases vote with it (20 items in all), and the order's other showable items are the targets.",
 				"The table's settings were chosen on a validation split carved from the training period: each customer's second-to-last order held out, the table fitted on the orders before the held-out ones, the grid below scored on the next-order scenario. The last orders were scored once, with the chosen setting refitted on every training order.",
-				"Other rows, for comparison: the previous table (symmetric cosine, shrink 10); the best table of the grid without time decay; the chosen table under the agent's previous rule (only the 8 newest purchases vote, at most 8 items in all); the previous protocol (never-bought items only, everything ever bought excluded, 20 purchases voting); and buy again (the customer's most often ordered items against popularity, the whole order as target, nothing excluded), which shows how much of a wholesale customer's next order is a re-order.",
+				"Other rows, for comparison: the previous table (symmetric cosine, shrink 10); the best table of the grid without time decay; the chosen table under the agent's previous rule (only the 8 newest purchases vote, at most 8 items in all); the agent's previous memory (20 remembered purchases, all voting and all excluded, so that re-orders of older purchases are showable targets), and the agent's lists scored on those customers and targets (what keeping the promise costs in hits); never-bought items only (everything ever bought excluded, 20 purchases voting: the promise with no memory bound); and buy again (the customer's most often ordered items against popularity, the whole order as target, nothing excluded), which shows how much of a wholesale customer's next order is a re-order.",
 			},
 			Tables:  []report.Table{checksTable(checks), recTable, gridTable},
 			Figures: figs,

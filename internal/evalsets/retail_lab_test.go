@@ -217,7 +217,8 @@ func labFit(hist [][][]int, days [][]float64, nItems, K int, c labCfg) *models.N
 // TestRetailLab is the exploration behind the retail evaluation's grid (RETAIL_LAB=1 go test -run
 // TestRetailLab -v ./internal/evalsets, about 20 s): variants of the neighbour table that
 // FitNeighbours does not offer, fitted with dense counts, scored on the validation split (the
-// second-to-last orders) under the agent's rule (all 20 remembered purchases vote), some on the test
+// second-to-last orders) under the agent's rule (the 20 newest of the 200 remembered purchases
+// vote, all 200 are excluded), some on the test
 // split too. Only time decay helped enough to enter the grid; the rest is kept to reproduce what
 // was tried. The last part chose the agent's rule: how many purchases vote, and with what weight.
 func TestRetailLab(t *testing.T) {
@@ -328,7 +329,7 @@ func TestRetailLab(t *testing.T) {
 				if n <= 2 {
 					continue
 				}
-				bought := remembered(invs[:n-2])
+				bought := remembered(invs[:n-2], agentBought)
 				target := missing(invs[n-2].items, bought)
 				if len(target) < 2 {
 					continue

@@ -16,19 +16,22 @@ import (
 
 // synthRetail draws customers with 1 to 8 orders of 1 to 16 items from 60, with groups of items
 // bought together and re-orders of earlier items, so that profiles overflow the agent's 20
-// remembered purchases and re-bought items move.
-func synthRetail(seed uint64) *retailData {
+// purchase voters and re-bought items move.
+func synthRetail(seed uint64) *retailData { return synthRetailSized(seed, 60, 8, 16) }
+
+// synthRetailSized is synthRetail with 150 customers of 1 to maxOrders orders of 1 to maxLines
+// items from nItems.
+func synthRetailSized(seed uint64, nItems, maxOrders, maxLines int) *retailData {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	const nItems = 60
 	d := &retailData{}
 	for i := range nItems {
 		d.codes = append(d.codes, fmt.Sprintf("%05d", 10000+i))
 	}
 	for c := range 150 {
 		var invs []invoice
-		for o := range 1 + rng.IntN(8) {
+		for o := range 1 + rng.IntN(maxOrders) {
 			var items []int
-			for range 1 + rng.IntN(16) {
+			for range 1 + rng.IntN(maxLines) {
 				var it int
 				switch u := rng.Float64(); {
 				case u < 0.3 && len(invs) > 0: // a re-order
@@ -54,9 +57,24 @@ func synthRetail(seed uint64) *retailData {
 // replayed as purchases through the real agent, serving a bundle that carries the trained table
 // and popularity list, must get exactly the lists the evaluation's recommenders compute from
 // splitOrders, on a page with nothing in view (next order) and on the page of the first showable
-// item of the held-out order (in session).
+// item of the held-out order (in session). The small catalogue overflows the 20 purchase voters; the
+// large one the 200 remembered purchases.
 func TestAgentMirror(t *testing.T) {
-	d := synthRetail(1)
+	for _, tc := range []struct {
+		name     string
+		d        *retailData
+		overflow int // customers must buy more distinct items than this
+	}{
+		{"60 items", synthRetail(1), agentVoters},
+		{"1,000 items", synthRetailSized(1, 1000, 40, 48), agentBought},
+	} {
+		t.Run(tc.name, func(t *testing.T) { agentMirror(t, tc.d, tc.overflow) })
+	}
+}
+
+// agentMirror replays d's customers through the agent and compares lists; more than 20 of them
+// must have bought more than beyond distinct items.
+func agentMirror(t *testing.T, d *retailData, beyond int) {
 	sp := splitOrders(d, 1)
 	nItems := len(d.codes)
 	nb, popular, err := train.FitNeighbours(context.Background(), sp.train, nItems, 5, train.NeighbourOptions{Alpha: 1, MinSupport: 1, Popular: -1})
@@ -104,11 +122,11 @@ func TestAgentMirror(t *testing.T) {
 			}
 			at += 3 * 86400 * 1000
 		}
-		if len(distinct) > agentBought {
+		if len(distinct) > beyond {
 			overflow++
 		}
 		// The users of this customer, if evaluated, are the next ones of sp.next and sp.session.
-		bought := remembered(hist)
+		bought := remembered(hist, agentBought)
 		showable := 0
 		for _, it := range invs[len(invs)-1].items {
 			if !slices.Contains(bought, it) {
@@ -137,7 +155,7 @@ func TestAgentMirror(t *testing.T) {
 	if next != len(sp.next) || session != len(sp.session) {
 		t.Fatalf("matched %d/%d next-order and %d/%d in-session users", next, len(sp.next), session, len(sp.session))
 	}
-	t.Logf("%d next-order and %d in-session lists identical; %d customers bought more than %d distinct items", next, session, overflow, agentBought)
+	t.Logf("%d next-order and %d in-session lists identical; %d customers bought more than %d distinct items", next, session, overflow, beyond)
 	if next < 50 || session < 30 || overflow < 20 {
 		t.Errorf("the synthetic data exercises too little: %d, %d, %d", next, session, overflow)
 	}
@@ -165,7 +183,7 @@ func TestSplitOrders(t *testing.T) {
 				len(sp.again), len(sp.next), sp.noTarget, len(sp.newOnly), sp.noNew)
 		}
 		for _, u := range sp.next {
-			if len(u.recent) > agentBought || len(u.exclude) > agentBought {
+			if len(u.recent) > agentVoters || len(u.exclude) > agentBought {
 				t.Errorf("back %d: %d items vote, %d excluded", back, len(u.recent), len(u.exclude))
 			}
 			for _, it := range u.target {
@@ -177,15 +195,15 @@ func TestSplitOrders(t *testing.T) {
 	}
 }
 
-// TestRemembered follows agent/profile.go: 20 distinct purchases at most, a re-bought item moves
-// to the newest place, the oldest goes first.
+// TestRemembered follows agent/profile.go: capacity distinct purchases at most (20 here, the
+// agent's previous memory), a re-bought item moves to the newest place, the oldest goes first.
 func TestRemembered(t *testing.T) {
 	var first, second invoice
 	for i := range 15 {
 		first.items = append(first.items, i)
 	}
 	second.items = []int{3, 20, 21, 22, 23, 24, 25}
-	got := remembered([]invoice{first, second})
+	got := remembered([]invoice{first, second}, prevBought)
 	want := []int{1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 3, 20, 21, 22, 23, 24, 25}
 	if !slices.Equal(got, want) {
 		t.Errorf("remembered %v, want %v", got, want)
