@@ -17,7 +17,8 @@ const (
 )
 
 // addMarketing adds the demo's segments, campaigns and pressure budget: the marketer's side of the
-// bundle, which in production is edited through the sync server's admin API.
+// bundle, which in production is edited through the sync server's admin API. Every campaign keeps a
+// randomised holdout, as the admin API requires (5 % by default, 10 % for the incentives).
 func addMarketing(b *models.Bundle) {
 	inf := math.Inf(1)
 	stages := func(ss ...wire.Stage) uint8 {
@@ -57,15 +58,15 @@ func addMarketing(b *models.Bundle) {
 			Variants: []models.Variant{
 				{ID: "we-miss-you", Weight: 1, Content: "We miss you: 15 % off this week"}},
 			Caps: &models.Caps{PerSession: 1, PerWeek: 2, MinGapSec: 24 * 3600}},
-		{ID: "home-banner", Slot: "banner", Support: "banner", Priority: 1,
+		{ID: "home-banner", Slot: "banner", Support: "banner", Priority: 1, Holdout: 500,
 			Variants: []models.Variant{
 				{ID: "new-season", Weight: 1, Content: "The new season is in"},
 				{ID: "best-sellers", Weight: 1, Content: "Our best sellers"}},
 			Caps: &models.Caps{PerSession: 3}},
-		{ID: "vip-banner", Slot: "banner", Support: "banner", Priority: 5,
+		{ID: "vip-banner", Slot: "banner", Support: "banner", Priority: 5, Holdout: 500,
 			When:     []models.Predicate{{Kind: models.PredSegment, Ref: segVIP}},
 			Variants: []models.Variant{{ID: "early-access", Weight: 1, Content: "Early access for our best customers"}}},
-		{ID: "carousel", Slot: "carousel", Support: "carousel",
+		{ID: "carousel", Slot: "carousel", Support: "carousel", Holdout: 500,
 			Variants: []models.Variant{
 				{ID: "bought-together", Weight: 1, Content: "Often bought together"},
 				{ID: "for-you", Weight: 1, Content: "Picked for you"}}},
