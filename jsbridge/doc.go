@@ -15,7 +15,8 @@
 // first-party signals, asks the module for scores, segments, the
 // life-cycle stage, recommendations and slot decisions, renders the slots from their templates,
 // keeps the profile in localStorage, and sends only the module's aggregated learning batches to the
-// sync server. Its sources are in src/ (readable, commented); the committed presage.js and
+// sync server. Where the profile is stored, the module's decoded bytes are kept in Cache Storage
+// too, and later pages compile them from there rather than decode the HTTP cache's brotli again. Its sources are in src/ (readable, commented); the committed presage.js and
 // presage.mjs are their minified build (build.mjs, esbuild), kept under 6 KB brotli by a test.
 //
 // # Consent
@@ -23,7 +24,8 @@
 // Levels are those of agent/wire: "denied" (the tag stays inert: no module download, no storage,
 // no request; slots show their default template; a denial given later erases the stored profile at
 // once and stops all requests), "local" (the profile is kept in this browser, no learning leaves
-// it) and "full" (aggregated learning is sent). With no level given, the bundle's default applies.
+// it; the module is kept in Cache Storage, which a later denial or forget deletes) and "full"
+// (aggregated learning is sent). With no level given, the bundle's default applies.
 // The Global Privacy Control signal caps the level at "local".
 //
 // # Invariants

@@ -34,8 +34,10 @@ func ESModule() []byte { return esModule }
 // CacheControl is what the assets are served with. Their URLs are stable (a script tag is pasted
 // once and never edited), so they cannot be cached for long without a revalidation: five minutes
 // fresh bounds how late a new version reaches visitors, and the ETag makes every revalidation after
-// that a 304 of a few hundred bytes. The browser keeps the module's compiled code with the cached
-// response, so a revalidated module is not compiled again.
+// that a 304 of a few hundred bytes. presage.js compiles a cached module from the decoded copy it
+// keeps in Cache Storage, and fetches the module through the HTTP cache after each page's first
+// decision: a new ETag replaces that copy, so a new version serves from the page after the one
+// that saw it.
 const CacheControl = "public, max-age=300, stale-while-revalidate=86400"
 
 // Handler serves presage.js and presage.mjs, and presage.wasm when module is not nil, at any path
