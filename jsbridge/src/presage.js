@@ -47,7 +47,7 @@ const CHANNELS = [, 'site', , , 'email', 'social', 'paid'];
 const LEVELS = ['denied', 'local', 'full'];
 const DENIED = 1;
 const LOCAL = 2;
-const CHECKS = ' feature score stage appetence segment schedule cap pressure bucket holdout priority'.split(' ');
+const CHECKS = ' feature score stage appetence segment schedule cap pressure bucket holdout priority page'.split(' ');
 
 // A visit that shows no referrer starts anew after this much silence (the agent's session timeout).
 const VISIT_GAP_MS = 30 * 60e3;
