@@ -59,31 +59,40 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 	return d
 }
 
-// decideAll decides every slot asked, in the order slotRank gives, each answer in its slot's place.
+// decideAll decides every slot asked, in the order slotRank gives (as asked when it gives none),
+// each answer in its slot's place.
 func (a *Agent) decideAll(dst []wire.Decision, slots []string, now int64) []wire.Decision {
+	order := a.slotRank(slots, now)
+	if order == nil {
+		for _, slot := range slots {
+			dst = append(dst, a.decide(slot, now))
+		}
+		return dst
+	}
 	base := len(dst)
 	for range slots {
 		dst = append(dst, wire.Decision{})
 	}
-	for _, i := range a.slotRank(slots, now) {
+	for _, i := range order {
 		dst[base+i] = a.decide(slots[i], now)
 	}
 	return dst
 }
 
-// slotRank orders the slots to decide: as asked, but when the pressure budget left cannot cover
-// every slot, by their best candidates (pressure aside): by priority, then expected value, slots
-// without a candidate last. So the last of the budget goes to the better campaign, not to the slot
-// that happens to come first in the page; the others meet the spent budget (Explain records it).
+// slotRank orders the slots to decide when the pressure budget left cannot cover every slot: by
+// their best candidates (pressure aside), by priority, then expected value, slots without a
+// candidate last; nil otherwise (as asked). So the last of the budget goes to the better campaign,
+// not to the slot that happens to come first in the page; the others meet the spent budget
+// (Explain records it).
 func (a *Agent) slotRank(slots []string, now int64) []int {
+	if len(slots) < 2 || a.pressureLeft(now) >= len(slots) {
+		return nil
+	}
 	order := a.slotOrder[:0]
 	for i := range slots {
 		order = append(order, i)
 	}
 	a.slotOrder = order
-	if len(slots) < 2 || a.pressureLeft(now) >= len(slots) {
-		return order
-	}
 	// Each slot's rank: its best candidate's priority (MinInt64 without one), then expected value.
 	var prio [maxSlots]int64
 	var ev [maxSlots]float64
