@@ -59,6 +59,18 @@ func (a *Agent) decide(slot string, now int64) wire.Decision {
 	return d
 }
 
+// before reports whether campaign x goes before y in a slot: higher priority, then higher expected
+// value, which for two campaigns without an uplift model is the cheaper incentive (no model runs).
+func (a *Agent) before(x, y *models.Campaign) bool {
+	switch {
+	case x.Priority != y.Priority:
+		return x.Priority > y.Priority
+	case x.Uplift == 0 && y.Uplift == 0:
+		return x.Cost < y.Cost
+	}
+	return a.expectedValue(x) > a.expectedValue(y)
+}
+
 // decideAll decides every slot asked, in the order slotRank gives (as asked when it gives none),
 // each answer in its slot's place.
 func (a *Agent) decideAll(dst []wire.Decision, slots []string, now int64) []wire.Decision {
@@ -79,14 +91,14 @@ func (a *Agent) decideAll(dst []wire.Decision, slots []string, now int64) []wire
 	return dst
 }
 
-// slotRank orders the slots to decide when the pressure budget left cannot cover every slot: by
-// their best candidates (pressure aside), by priority, then expected value, slots without a
-// candidate last; nil otherwise (as asked). So the last of the budget goes to the better campaign,
-// not to the slot that happens to come first in the page; the others meet the spent budget
-// (Explain records it).
+// slotRank orders the slots to decide when the pressure budget left cannot cover every slot but is
+// not spent: by their best candidates (pressure aside), by priority, then expected value, slots
+// without a candidate last; nil otherwise (as asked). So the last of the budget goes to the better
+// campaign, not to the slot that happens to come first in the page; the others meet the spent
+// budget (Explain records it).
 func (a *Agent) slotRank(slots []string, now int64) []int {
-	if len(slots) < 2 || a.pressureLeft(now) >= len(slots) {
-		return nil
+	if left := a.pressureLeft(now); len(slots) < 2 || left <= 0 || left >= len(slots) {
+		return nil // nothing to share out: enough for every slot, or none left
 	}
 	order := a.slotOrder[:0]
 	for i := range slots {
@@ -158,11 +170,7 @@ func (a *Agent) bySlotPriority(slot string) []int {
 			continue
 		}
 		list = append(list, i)
-		for j := len(list) - 1; j > 0; j-- {
-			x, y := &cs[list[j]], &cs[list[j-1]]
-			if !(x.Priority > y.Priority || x.Priority == y.Priority && a.expectedValue(x) > a.expectedValue(y)) {
-				break
-			}
+		for j := len(list) - 1; j > 0 && a.before(&cs[list[j]], &cs[list[j-1]]); j-- {
 			list[j], list[j-1] = list[j-1], list[j]
 		}
 	}
