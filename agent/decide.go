@@ -10,10 +10,10 @@ import (
 // decide picks what a slot shows: among the campaigns for the slot, by descending priority (then
 // expected value, then bundle order), the first whose schedule, targeting, uplift (for an
 // uplift-targeted campaign: uplift × Value − Cost > 0), frequency caps and the daily pressure
-// budget allow it. The visitor's
-// variant is drawn by hashing the first-party visitor id with the campaign id, so it is stable across
-// calls, sessions and hosts; a share of the eligible visitors (Holdout) is kept as control.
-// Every check is recorded for Explain.
+// budget allow it.
+// The visitor's variant is drawn by hashing the first-party visitor id with the campaign id, so it
+// is stable across calls, sessions and hosts; a share of the eligible visitors (Holdout) is kept as
+// control. Every check is recorded for Explain.
 func (a *Agent) decide(slot string, now int64) wire.Decision {
 	b, p := a.b, &a.p
 	d := wire.Decision{Slot: slot}
