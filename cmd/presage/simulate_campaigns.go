@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"slices"
 	"strings"
@@ -115,7 +114,7 @@ func runSimulateCampaigns(ctx context.Context, args []string, stdout, stderr io.
 			return err
 		}
 		res.AA = &r
-		lo, hi := wilson(r.Sequential, r.Runs)
+		lo, hi := rateInterval(r.Sequential, r.Runs)
 		ok := r.Sequential*100 <= 5*r.Runs
 		fmt.Fprintf(stdout, "aa: %d A/A experiments at 5 %%, %d looks each: false positives, sequential %d (%.1f %%, 95 %% CI %.1f–%.1f %%), naive peeking %d (%.1f %%); goal ≤ 5 %%: %s\n",
 			r.Runs, r.Looks, r.Sequential, 100*float64(r.Sequential)/float64(r.Runs), 100*lo, 100*hi, r.Naive, 100*float64(r.Naive)/float64(r.Runs), verdictOf(ok))
@@ -139,7 +138,7 @@ func runSimulateCampaigns(ctx context.Context, args []string, stdout, stderr io.
 			return err
 		}
 		res.SRM = &srmResult{AARuns: aa.Runs, AAFired: fired, Nominal: stats.SRMThreshold, SplitRuns: split.Runs, SplitFound: found}
-		lo, hi := wilson(fired, aa.Runs)
+		lo, hi := rateInterval(fired, aa.Runs)
 		// The rate is "no more than nominal" unless its interval lies wholly above the nominal rate.
 		okRate, okSplit := lo <= stats.SRMThreshold, found*100 >= 95*split.Runs
 		fmt.Fprintf(stdout, "srm: χ² check at p < %g: fired in %d of %d A/A runs of 20,000 visitors split 2:1:1 (%.3f %%, 95 %% CI %.3f–%.3f %%; nominal %.1f %%): %s\n",
@@ -294,11 +293,8 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.1f×", a/b)
 }
 
-// wilson is the 95 % Wilson score interval of k successes in n.
-func wilson(k, n int) (lo, hi float64) {
-	const z = 1.959963984540054
-	p, nn := float64(k)/float64(n), float64(n)
-	c := (p + z*z/(2*nn)) / (1 + z*z/nn)
-	h := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn)) / (1 + z*z/nn)
-	return max(c-h, 0), min(c+h, 1)
+// rateInterval is the 95 % interval of a rate of k in n: the equal-tailed credible interval of its
+// Beta posterior under a uniform prior, as the dashboard gives for conversion rates.
+func rateInterval(k, n int) (lo, hi float64) {
+	return stats.Posterior(stats.Arm{Visitors: int64(n), Conversions: int64(k)}, stats.Uniform).Interval(0.95)
 }

@@ -94,13 +94,7 @@ type srmRow struct {
 const dashAlpha = 1 - dashLevel
 
 // pts formats a difference of rates in percentage points, signed.
-func pts(v float64) string {
-	s := strconv.FormatFloat(100*v, 'f', 2, 64)
-	if v >= 0 {
-		s = "+" + s
-	}
-	return s + " pt"
-}
+func pts(v float64) string { return signed(100*v) + " pt" }
 
 // ptsRange formats an interval of differences in points, signed, without the unit.
 func ptsRange(lo, hi float64) string {
