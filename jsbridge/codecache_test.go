@@ -44,7 +44,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -286,21 +285,5 @@ func TestCodeCache(t *testing.T) {
 		ev := traced(tabs[v], func() { out = load(v, 0) })
 		t.Logf("%s traced load: %v; trace %v", v, out, ev)
 	}
-	for _, v := range variants {
-		var keys []string
-		for k := range all[v][0] {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		line := v + ":"
-		for _, k := range keys {
-			var xs []float64
-			for _, r := range all[v] {
-				xs = append(xs, r[k])
-			}
-			slices.Sort(xs)
-			line += fmt.Sprintf(" %s %.1f (%.1f–%.1f)", k, xs[len(xs)/2], xs[0], xs[len(xs)-1])
-		}
-		t.Log(line)
-	}
+	logSteps(t, variants, all)
 }

@@ -146,7 +146,7 @@ func TestLoadPaths(t *testing.T) {
 		for _, v := range variants {
 			load(v)
 		}
-		time.Sleep(2500 * time.Millisecond) // V8 writes a module's code cache 2 s after its last tier-up
+		time.Sleep(2500 * time.Millisecond) // time for V8 to cache code it optimised (TestCodeCache: it does not, in Chromium 156)
 	}
 	rounds := 10
 	if n := os.Getenv("PRESAGE_LOADPATHS_ROUNDS"); n != "" {
@@ -159,23 +159,7 @@ func TestLoadPaths(t *testing.T) {
 			all[v] = append(all[v], load(v))
 		}
 	}
-	for _, v := range variants {
-		var keys []string
-		for k := range all[v][0] {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		line := v + ":"
-		for _, k := range keys {
-			var xs []float64
-			for _, r := range all[v] {
-				xs = append(xs, r[k])
-			}
-			slices.Sort(xs)
-			line += fmt.Sprintf(" %s %.1f (%.1f–%.1f)", k, xs[len(xs)/2], xs[0], xs[len(xs)-1])
-		}
-		t.Log(line)
-	}
+	logSteps(t, variants, all)
 }
 
 // TestLoadTrace records a Chromium trace (wasm streaming, Cache Storage, the renderer's main thread)
@@ -232,4 +216,26 @@ func TestLoadTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("trace: %s (%d events)", path, len(events))
+}
+
+// logSteps logs, for each variant, every step's median and range over the variant's loads.
+func logSteps(t *testing.T, variants []string, all map[string][]map[string]float64) {
+	t.Helper()
+	for _, v := range variants {
+		var keys []string
+		for k := range all[v][0] {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		line := v + ":"
+		for _, k := range keys {
+			var xs []float64
+			for _, r := range all[v] {
+				xs = append(xs, r[k])
+			}
+			slices.Sort(xs)
+			line += fmt.Sprintf(" %s %.1f (%.1f–%.1f)", k, xs[len(xs)/2], xs[0], xs[len(xs)-1])
+		}
+		t.Log(line)
+	}
 }
