@@ -52,8 +52,8 @@ func runBuild(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	s := measure(res.Module)
-	fmt.Fprintf(stdout, "wrote %s: bundle v%d (%d bytes) compiled in; data segments %d → %d\n",
-		dst, res.Info.Version, len(envelope), res.Stats.SegmentsBefore, res.Stats.SegmentsAfter)
+	fmt.Fprintf(stdout, "wrote %s: bundle v%d (%d bytes) compiled in; data segments %d → %d; %d bytes of function table written by a start function instead\n",
+		dst, res.Info.Version, len(envelope), res.Stats.SegmentsBefore, res.Stats.SegmentsAfter, res.Elided.BytesElided)
 	fmt.Fprintf(stdout, "size: %d raw, %d gzip, %d brotli\n", s.raw, s.gzip, s.brotli)
 	return nil
 }

@@ -32,21 +32,10 @@ func MergeData(module []byte, maxGap int) ([]byte, Stats, error) {
 	if maxGap < 0 {
 		return nil, Stats{}, fmt.Errorf("wasmfile: negative maxGap %d", maxGap)
 	}
-	m, err := parse(module)
+	m, segs, err := parseSegments(module)
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	segs, _, err := m.layout(false)
-	if err != nil {
-		return nil, Stats{}, err
-	}
-	if len(m.memImports) > 0 {
-		return nil, Stats{}, errors.New("wasmfile: memory 0 is imported: the gaps between segments may hold data")
-	}
-	if err := m.checkNoSegmentRefs(); err != nil {
-		return nil, Stats{}, err
-	}
-
 	st := Stats{SegmentsBefore: len(m.segments)}
 	segs = slices.DeleteFunc(segs, func(s segment) bool { return len(s.init) == 0 })
 	var body []byte
@@ -73,6 +62,29 @@ func MergeData(module []byte, maxGap int) ([]byte, Stats, error) {
 		return nil, Stats{}, err
 	}
 	return out, st, nil
+}
+
+// parseSegments parses a module whose data segments are to be rewritten, renumbered or moved, and
+// returns its active segments sorted by address. It refuses, saying why, what such a rewrite
+// cannot handle safely: passive segments, offsets other than i32.const, several memories, segments
+// outside the initial memory or overlapping, an imported memory (whose initial contents, gaps
+// included, are not zero), and code that may name segments by index.
+func parseSegments(module []byte) (*module, []segment, error) {
+	m, err := parse(module)
+	if err != nil {
+		return nil, nil, err
+	}
+	segs, _, err := m.layout(false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(m.memImports) > 0 {
+		return nil, nil, errors.New("wasmfile: memory 0 is imported: the gaps between segments may hold data")
+	}
+	if err := m.checkNoSegmentRefs(); err != nil {
+		return nil, nil, err
+	}
+	return m, segs, nil
 }
 
 // Embed returns a copy of module with one more active data segment, which writes data at addr in

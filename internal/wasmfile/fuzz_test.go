@@ -33,10 +33,14 @@ func FuzzParse(f *testing.F) {
 			if _, err := Embed(b, 0, []byte{1}); err == nil {
 				t.Fatal("Embed accepted a module parse rejects")
 			}
+			if _, _, err := ElideStrided(b); err == nil {
+				t.Fatal("ElideStrided accepted a module parse rejects")
+			}
 			return
 		}
 		fuzzMerge(t, b, m, funcs, imps)
 		fuzzEmbed(t, b, m)
+		fuzzElide(t, b, funcs, imps)
 		if !bytes.Equal(in, b) {
 			t.Fatal("input modified")
 		}
@@ -107,6 +111,29 @@ func fuzzEmbed(t *testing.T, b []byte, m *module) {
 	}
 	if _, err := Embed(out, addr, data); err == nil {
 		t.Fatal("embedded twice at the same address")
+	}
+}
+
+func fuzzElide(t *testing.T, b []byte, funcs []string, imps []Import) {
+	out, st, err := ElideStrided(b)
+	if err != nil {
+		checkErr(t, err)
+		return
+	}
+	if st == (ElideStats{}) {
+		if !bytes.Equal(out, b) {
+			t.Fatal("nothing elided, yet the module changed")
+		}
+		return
+	}
+	if _, err := parse(out); err != nil {
+		t.Fatalf("elided module does not parse: %v", err)
+	}
+	if f2, _ := ExportedFuncs(out); !slices.Equal(funcs, f2) {
+		t.Fatal("exports changed")
+	}
+	if i2, _ := Imports(out); !slices.Equal(imps, i2) {
+		t.Fatal("imports changed")
 	}
 }
 

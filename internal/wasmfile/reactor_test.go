@@ -227,11 +227,18 @@ func TestReactorMerge(t *testing.T) {
 		t.Errorf("merging twice is not idempotent: %v", err)
 	}
 
+	sameBehaviour(t, orig, merged)
+}
+
+// sameBehaviour checks that two builds of the reactor leave the same memory image once
+// instantiated, give the same result for every export call, and end with the same memory.
+func sameBehaviour(t *testing.T, orig, rewritten []byte) {
+	t.Helper()
 	h := newHost(t, wazero.NewRuntimeConfigInterpreter())
-	if !bytes.Equal(memory(h.instantiate(t, orig, false)), memory(h.instantiate(t, merged, false))) {
+	if !bytes.Equal(memory(h.instantiate(t, orig, false)), memory(h.instantiate(t, rewritten, false))) {
 		t.Fatal("memory images differ before _initialize")
 	}
-	a, b := h.instantiate(t, orig, true), h.instantiate(t, merged, true)
+	a, b := h.instantiate(t, orig, true), h.instantiate(t, rewritten, true)
 	calls := [][]any{{"slot"}, {"sum", 0}, {"sum", 1 << 16}, {"churn"}}
 	for i := range 1024 + 3 {
 		calls = append(calls, []any{"lookup", i})
@@ -245,13 +252,38 @@ func TestReactorMerge(t *testing.T) {
 			args = append(args, uint64(c[1].(int)))
 		}
 		if x, y := h.call(t, a, name, args...), h.call(t, b, name, args...); x != y {
-			t.Errorf("%s%v: original %d, merged %d", name, args, x, y)
+			t.Errorf("%s%v: original %d, rewritten %d", name, args, x, y)
 		}
 	}
 	// wazero's default clock and random source are deterministic, so even the state the Go runtime
 	// builds in _initialize and the calls above must match byte for byte.
 	if !bytes.Equal(memory(a), memory(b)) {
 		t.Error("memory differs after _initialize and the calls")
+	}
+}
+
+// TestReactorElide checks that ElideStrided finds Go's function lookup table in the merged module,
+// takes it out of the data, and that the module behaves exactly as before.
+func TestReactorElide(t *testing.T) {
+	merged, _, err := MergeData(reactorModule(t), 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elided, st, err := ElideStrided(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v; module %d → %d bytes", st, len(merged), len(elided))
+	if st.Regions != 1 || st.Pieces != 1 || st.BytesElided < 100_000 || len(merged)-len(elided) < st.BytesElided-1000 {
+		t.Errorf("%+v, module %d → %d bytes: want the one table, in one piece, out of the data", st, len(merged), len(elided))
+	}
+	sameBehaviour(t, merged, elided)
+	if again, st, err := ElideStrided(elided); err != nil || st != (ElideStats{}) || !bytes.Equal(again, elided) {
+		t.Errorf("eliding twice: %+v, %v; want the module unchanged", st, err)
+	}
+	again, _, err := MergeData(elided, 256)
+	if err != nil || !bytes.Equal(again, elided) {
+		t.Errorf("MergeData after ElideStrided changed the module: %v", err)
 	}
 }
 
@@ -277,26 +309,38 @@ func TestReactorSizes(t *testing.T) {
 		}
 		return len(out)
 	}
-	bo, bm := br(orig), br(merged)
-	t.Logf("raw %d → %d bytes (%+d); brotli -q 11 %d → %d bytes (%+d)",
+	elided, _, err := ElideStrided(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo, bm, be := br(orig), br(merged), br(elided)
+	t.Logf("merged: raw %d → %d bytes (%+d); brotli -q 11 %d → %d bytes (%+d)",
 		len(orig), len(merged), len(merged)-len(orig), bo, bm, bm-bo)
+	t.Logf("then elided: raw %d bytes (%+d); brotli -q 11 %d bytes (%+d)", len(elided), len(elided)-len(merged), be, be-bm)
 	if bm >= bo {
 		t.Errorf("merging did not shrink the brotli size: %d → %d", bo, bm)
+	}
+	if be > bm {
+		t.Errorf("eliding the function table grew the brotli size: %d → %d", bm, be)
 	}
 }
 
 // BenchmarkInstantiate measures wazero's InstantiateModule (compiler, module precompiled) before and
-// after MergeData, without and with _initialize.
+// after MergeData, then ElideStrided, without and with _initialize.
 func BenchmarkInstantiate(b *testing.B) {
 	orig := reactorModule(b)
 	merged, _, err := MergeData(orig, 256)
 	if err != nil {
 		b.Fatal(err)
 	}
+	elided, _, err := ElideStrided(merged)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, mod := range []struct {
 		name string
 		wasm []byte
-	}{{"original", orig}, {"merged", merged}} {
+	}{{"original", orig}, {"merged", merged}, {"elided", elided}} {
 		for _, init := range []bool{false, true} {
 			name := mod.name
 			if init {
