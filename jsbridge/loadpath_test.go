@@ -3,12 +3,13 @@ package jsbridge_test
 // Measurements behind presage.js's choice of where a cached module is read from (issue 5): not run
 // by default, since they only report figures.
 //
-//   PRESAGE_LOADPATHS=http,gz,zs,id,cs,csm go test -run TestLoadPaths -v ./jsbridge
+//   PRESAGE_LOADPATHS=http,gz,zs,id,cs,csm,old go test -run TestLoadPaths -v ./jsbridge
 //   PRESAGE_LOADTRACE=1 go test -run TestLoadTrace -v ./jsbridge
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,6 +26,11 @@ import (
 	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
 	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/presage-dev/presage/internal/wasmfile"
+	"github.com/presage-dev/presage/jsbridge"
 )
 
 // loadPathsPage compiles the module one way (?v=…), instantiates it through presage.mjs's open and
@@ -33,7 +39,9 @@ import (
 //	http, gz, zs, id  WebAssembly.compileStreaming(fetch(…)) from the HTTP cache, the module stored
 //	                  brotli (jsbridge.Asset), gzip, zstd -19, or not encoded;
 //	cs                caches.open, then cache.match and compileStreaming from Cache Storage;
-//	csm               caches.match(url, {cacheName}), one round trip less (what presage.js does).
+//	csm               caches.match(url, {cacheName}), one round trip less (what presage.js does);
+//	old               csm with the module as built before Go's function lookup table was written by a
+//	                  start function (wasmfile.ElideStrided): 704 KB more data.
 //
 // The Cache Storage variants fill the cache on their first load.
 const loadPathsPage = `<!doctype html><meta charset="utf-8"><title>load paths</title>
@@ -43,10 +51,10 @@ const v = new URLSearchParams(location.search).get('v');
 const out = {};
 const t0 = performance.now();
 const step = (k) => (out[k] = performance.now() - t0);
-const url = new URL({ gz: '/gz/', zs: '/zs/', id: '/id/' }[v] || '/', location.href).href + 'presage.wasm';
+const url = new URL({ gz: '/gz/', zs: '/zs/', id: '/id/', old: '/old/' }[v] || '/', location.href).href + 'presage.wasm';
 const get = () => fetch(url, { credentials: 'omit' });
 async function compile() {
-  if (v != 'cs' && v != 'csm') return WebAssembly.compileStreaming(get());
+  if (v != 'cs' && v != 'csm' && v != 'old') return WebAssembly.compileStreaming(get());
   let r;
   if (v == 'cs') {
     const c = await caches.open('presage'); step('opened');
@@ -110,6 +118,7 @@ func TestLoadPaths(t *testing.T) {
 		}
 	}
 	mux.Handle("/id/presage.wasm", encoded(""))
+	mux.Handle("/old/presage.wasm", jsbridge.NewAsset("application/wasm", withFuncTab(t, f)))
 	mux.Handle("/gz/presage.wasm", encoded("gzip"))
 	mux.HandleFunc("/zs/presage.wasm", func(w http.ResponseWriter, r *http.Request) {
 		if !strings.Contains(r.Header.Get("Accept-Encoding"), "zstd") {
@@ -238,4 +247,33 @@ func logSteps(t *testing.T, variants []string, all map[string][]map[string]float
 		}
 		t.Log(line)
 	}
+}
+
+// withFuncTab builds the fixture's module as presage build did before wasmfile.ElideStrided: data
+// segments merged, the bundle embedded at the slot the module reports, the function table in the data.
+func withFuncTab(t *testing.T, f *fixture) []byte {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	m, err := rt.InstantiateWithConfig(ctx, f.module, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.ExportedFunction("presage_embedded").Call(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := binary.LittleEndian.AppendUint32([]byte("PSGB"), uint32(len(f.envelope)))
+	merged, _, err := wasmfile.MergeData(f.generic, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := wasmfile.Embed(merged, uint32(res[0]), append(slot, f.envelope...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("old module %d bytes, current %d", len(old), len(f.module))
+	return old
 }
