@@ -121,10 +121,9 @@ if (warm) {
 performance.mark('exp:warmed');
 </script>`
 
-// traced runs fn with Chromium tracing V8's wasm events on, and returns how many of each event
-// whose name holds "wasm" were recorded (and CacheHit, V8's in-process cache of compiled modules),
-// with the sizes of the code cache written or read.
-func traced(tb *tab, fn func()) map[string]int {
+// trace runs fn with Chromium tracing the given categories (and only those if only) and returns the
+// events recorded.
+func trace(tb *tab, categories []string, only bool, fn func()) []jsonv2.Value {
 	var mu sync.Mutex
 	var events []jsonv2.Value
 	complete := make(chan struct{})
@@ -143,8 +142,11 @@ func traced(tb *tab, fn func()) map[string]int {
 	call := func(method string, params any) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error { return tg.Call(ctx, method, params, nil) })
 	}
-	categories := []string{"v8.wasm", "disabled-by-default-v8.wasm.detailed", "disabled-by-default-devtools.timeline"}
-	tb.Do("start tracing", call("Tracing.start", map[string]any{"traceConfig": map[string]any{"includedCategories": categories, "excludedCategories": []string{"*"}}}))
+	cfg := map[string]any{"includedCategories": categories}
+	if only {
+		cfg["excludedCategories"] = []string{"*"}
+	}
+	tb.Do("start tracing", call("Tracing.start", map[string]any{"traceConfig": cfg}))
 	fn()
 	tb.Do("end tracing", call("Tracing.end", nil))
 	select {
@@ -154,6 +156,14 @@ func traced(tb *tab, fn func()) map[string]int {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	return events
+}
+
+// traced runs fn with Chromium tracing V8's wasm events on, and returns how many of each event
+// whose name holds "wasm" were recorded (and CacheHit, V8's in-process cache of compiled modules),
+// with the sizes of the code cache written or read.
+func traced(tb *tab, fn func()) map[string]int {
+	events := trace(tb, []string{"v8.wasm", "disabled-by-default-v8.wasm.detailed", "disabled-by-default-devtools.timeline"}, true, fn)
 	out := map[string]int{}
 	for _, raw := range events {
 		var e struct {

@@ -19,12 +19,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	jsonv2 "github.com/chromedp/cdproto/cdp/jsonv2"
-	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -187,36 +184,13 @@ func TestLoadTrace(t *testing.T) {
 		visit(tb, s.url("/"))
 		time.Sleep(time.Second)
 	}
-	var mu sync.Mutex
-	var events []jsonv2.Value
-	complete := make(chan struct{})
-	chromedp.Listen(tb.Ctx, func(ev any) {
-		switch e := ev.(type) {
-		case *tracing.EventDataCollected:
-			mu.Lock()
-			events = append(events, e.Value...)
-			mu.Unlock()
-		case *tracing.EventTracingComplete:
-			close(complete)
-		}
-	})
-	call := func(method string, params any) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error { return tg.Call(ctx, method, params, nil) })
-	}
 	categories := []string{"devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm",
 		"disabled-by-default-v8.wasm.detailed", "loading", "navigation", "toplevel", "mojom", "blink", "CacheStorage", "base"}
-	tb.Do("start tracing", call("Tracing.start", map[string]any{"traceConfig": map[string]any{"includedCategories": categories}}))
-	time.Sleep(300 * time.Millisecond)
-	visit(tb, s.url("/"))
-	tb.Do("end tracing", call("Tracing.end", nil))
-	select {
-	case <-complete:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the trace did not complete")
-	}
-	mu.Lock()
+	events := trace(tb, categories, false, func() {
+		time.Sleep(300 * time.Millisecond)
+		visit(tb, s.url("/"))
+	})
 	b, err := json.Marshal(events)
-	mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
