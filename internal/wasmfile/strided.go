@@ -10,7 +10,7 @@ import (
 // Go's runtime finds the function of a PC through findfunctab: one findfuncbucket {idx uint32;
 // subbuckets [16]byte} per 4096 bytes of text. In WebAssembly a PC is funcIndex<<16 | block, so each
 // function spans 16 buckets whose subbuckets are all zero, and idx steps by one every 16 buckets: for
-// the Presage module, 35,000 buckets and 706 KB of data, nearly a quarter of the raw module, that
+// the Presage module, 35,200 buckets and 704 KB of data, nearly a quarter of the raw module, that
 // every host must take in (decoded), hash, validate and copy at each instantiation, though brotli
 // squeezes it to almost nothing on the wire.
 const (
