@@ -199,12 +199,7 @@ func TestCodeCache(t *testing.T) {
 		}
 		f.assets.ServeHTTP(w, r)
 	})
-	mux.HandleFunc("/cc.html", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
-		w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
-		w.Write([]byte(codeCachePage))
-	})
+	mux.Handle("/cc.html", isolatedPage(codeCachePage))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

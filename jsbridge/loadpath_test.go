@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -127,12 +128,7 @@ func TestLoadPaths(t *testing.T) {
 		w.Header().Set("ETag", `"zstd"`)
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(zst))
 	})
-	mux.HandleFunc("/paths.html", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
-		w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
-		w.Write([]byte(loadPathsPage))
-	})
+	mux.Handle("/paths.html", isolatedPage(loadPathsPage))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -250,4 +246,15 @@ func withFuncTab(t *testing.T, f *fixture) []byte {
 	}
 	t.Logf("old module %d bytes, current %d", len(old), len(f.module))
 	return old
+}
+
+// isolatedPage serves html as a cross-origin-isolated page, as the measurements' pages are: the
+// precise timers they read need it.
+func isolatedPage(html string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
+		w.Header().Set("Cross-Origin-Embedder-Policy", "require-corp")
+		io.WriteString(w, html)
+	}
 }
